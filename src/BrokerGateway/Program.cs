@@ -1,2 +1,3 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using OnDemand.BrokerGateway;
+
+await GatewayApplication.Build(args).RunAsync();

@@ -1,2 +1,6 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using OnDemand.Silo;
+
+if (args.FirstOrDefault() == "migrate") return await SiloApplication.MigrateAsync(args[1..]);
+
+await SiloApplication.Build(args).RunAsync();
+return 0;

@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Diagnostics;
+using OnDemand.BrokerGateway.Dashboard;
+using OnDemand.BrokerGateway.Osb;
+using OnDemand.Grains.Interfaces.Hosting;
+using Orleans.Configuration;
+using Prometheus;
+using Serilog;
+
+namespace OnDemand.BrokerGateway;
+
+/// <summary>
+/// The stateless OSB gateway: Kestrel + an Orleans client that finds the silos through the PostgreSQL membership
+/// table. Any number of them can run behind a load balancer.
+/// </summary>
+public static class GatewayApplication
+{
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder.Configuration);
+        var configuration = builder.Configuration;
+        builder.Services.Configure<GatewaySettings>(configuration.GetSection(GatewaySettings.Section));
+        var settings = configuration.GetSection(GatewaySettings.Section).Get<GatewaySettings>() ?? new GatewaySettings();
+        if (string.IsNullOrEmpty(settings.Password))
+            throw new InvalidOperationException("Broker:Password is not set (env Broker__Password): the broker never runs without credentials");
+        var connectionString = configuration.GetConnectionString("Orleans")
+            ?? throw new InvalidOperationException("ConnectionStrings:Orleans is not set (env ConnectionStrings__Orleans)");
+
+        builder.Services.AddSerilog((services, logger) => logger
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Component", "gateway")
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] gateway {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = configuration["Orleans:ClusterId"] ?? "ondemand";
+                o.ServiceId = configuration["Orleans:ServiceId"] ?? "ondemand-broker";
+            });
+            client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
+            // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
+            client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return true;
+            });
+        });
+
+        builder.Services.AddSingleton(_ => CatalogLoader.LoadFile(BrokerConfigPath.Resolve(configuration[BrokerConfigPath.Key])));
+        builder.Services.AddSingleton<CatalogDocument>();
+        builder.Services.AddSingleton<ParameterSchemas>();
+        builder.Services.AddSingleton<DashboardLinks>();
+
+        var app = builder.Build();
+        // Fail at start, not on the first request, when the catalog or a schema is unusable.
+        _ = app.Services.GetRequiredService<CatalogDocument>();
+        _ = app.Services.GetRequiredService<ParameterSchemas>();
+        _ = app.Services.GetRequiredService<DashboardLinks>();
+
+        app.UseExceptionHandler(errors => errors.Run(BackendUnavailable));
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbHeadersMiddleware>());
+
+        var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
+        app.MapGet("/v2/catalog", (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = catalog.Length;
+            return context.Response.Body.WriteAsync(catalog).AsTask();
+        });
+        app.MapInstanceEndpoints();
+        app.MapBindingEndpoints();
+        app.MapDashboardEndpoints();
+        app.MapGet("/health/live", () => Results.Text("ok"));
+        app.MapGet("/health/ready", Ready);
+        app.MapMetrics("/metrics");
+        return app;
+    }
+
+    private static async Task<IResult> Ready(IGrainFactory grains)
+    {
+        try
+        {
+            var silo = await grains.GetGrain<IHealthGrain>(0).Ping().WaitAsync(TimeSpan.FromSeconds(5));
+            return Results.Text($"ready (silo {silo})");
+        }
+        catch (Exception e)
+        {
+            return Results.Text($"not ready: {e.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    /// <summary>Unexpected failures (a silo unreachable, a timeout) answer 503 with an OSB body, never an HTML 500.</summary>
+    private static Task BackendUnavailable(HttpContext context)
+    {
+        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OnDemand.BrokerGateway")
+            .LogError(error, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);
+        return new OsbError(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable",
+            "the service broker could not complete the request right now; nothing was changed by this request, try again in a minute").ExecuteAsync(context);
+    }
+}

@@ -1,0 +1,31 @@
+using OnDemand.Grains.Interfaces.Messages;
+
+namespace OnDemand.Grains.Interfaces;
+
+/// <summary>
+/// One dedicated cluster instance, keyed by its OSB instance id. Every change to the cluster goes through it, one at a
+/// time; long work (the pipeline build) is recorded as intent and driven by a timer and a reminder, never awaited
+/// inside a call. Reads are answered from state and interleave with that work, so they never wait on Concourse.
+/// </summary>
+[Alias("OnDemand.IClusterGrain")]
+public interface IClusterGrain : IGrainWithStringKey
+{
+    [Alias("Provision")]
+    Task<OperationResult> Provision(ProvisionRequest request);
+
+    [Alias("Update")]
+    Task<OperationResult> Update(UpdateRequest request);
+
+    [Alias("Deprovision")]
+    Task<OperationResult> Deprovision(DeprovisionRequest request);
+
+    [AlwaysInterleave, Alias("GetLastOperation")]
+    Task<LastOperationView> GetLastOperation(string? operation);
+
+    [AlwaysInterleave, Alias("Fetch")]
+    Task<InstanceView> Fetch();
+
+    /// <summary>Null when the instance does not exist.</summary>
+    [AlwaysInterleave, Alias("GetDashboard")]
+    Task<ClusterDashboardView?> GetDashboard();
+}

@@ -1,0 +1,11 @@
+namespace OnDemand.Grains.Interfaces.Messages;
+
+/// <summary>The answer to GET service_instances/:id.</summary>
+[GenerateSerializer, Immutable, Alias("OnDemand.InstanceView")]
+public sealed record InstanceView(
+    FetchOutcome Outcome,
+    string? ServiceId = null,
+    string? PlanId = null,
+    string? ParametersJson = null,
+    string? MaintenanceInfoVersion = null,
+    string? Description = null);

@@ -1,0 +1,13 @@
+namespace OnDemand.Grains.Interfaces.Messages;
+
+/// <param name="ParametersJson">the user's parameters as a JSON object, already checked against the plan's schema.</param>
+/// <param name="MaintenanceInfoVersion">what the platform asked for; null when it sent none.</param>
+/// <param name="RequestedBy">user guid from X-Broker-API-Originating-Identity, when sent.</param>
+[GenerateSerializer, Immutable, Alias("OnDemand.ProvisionRequest")]
+public sealed record ProvisionRequest(
+    string ServiceId,
+    string PlanId,
+    string ParametersJson,
+    string? MaintenanceInfoVersion,
+    InstanceContext Context,
+    string? RequestedBy);

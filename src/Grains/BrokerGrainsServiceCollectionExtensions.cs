@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OnDemand.Grains.Alerts;
+using OnDemand.Grains.Cluster;
+using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Pipelines;
+
+namespace OnDemand.Grains;
+
+public static class BrokerGrainsServiceCollectionExtensions
+{
+    /// <summary>What the grains need from their silo: the catalog, Concourse, templates, alerts and lifecycle settings.</summary>
+    public static IServiceCollection AddBrokerGrains(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(_ => CatalogLoader.LoadFile(BrokerConfigPath.Resolve(configuration[BrokerConfigPath.Key])));
+        services.Configure<ConcourseOptions>(configuration.GetSection(ConcourseOptions.Section));
+        services.Configure<SlackOptions>(configuration.GetSection(SlackOptions.Section));
+        services.Configure<ClusterLifecycleOptions>(configuration.GetSection(ClusterLifecycleOptions.Section));
+        services.AddSingleton<IConcourseClient, ConcourseClient>();
+        services.AddSingleton<IPipelineRenderer, PipelineRenderer>();
+        services.AddSingleton<PipelineTemplates>();
+        services.AddSingleton<IAlertSender, SlackAlertSender>();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+}

@@ -1,0 +1,12 @@
+namespace OnDemand.Grains.Cluster;
+
+/// <summary>A database instance registered inside the cluster.</summary>
+[GenerateSerializer, Alias("OnDemand.ChildDatabase")]
+public sealed class ChildDatabase
+{
+    [Id(0)] public string InstanceId { get; set; } = "";
+    [Id(1)] public string? Name { get; set; }
+    [Id(2)] public string PlanId { get; set; } = "";
+    [Id(3)] public string State { get; set; } = "";
+    [Id(4)] public int Bindings { get; set; }
+}

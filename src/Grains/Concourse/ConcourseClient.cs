@@ -1,0 +1,573 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Flurl.Http;
+using Flurl.Http.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace OnDemand.Grains.Concourse;
+
+/// <summary>
+/// <see cref="IConcourseClient"/> over HTTP with Flurl (semantics: docs/concourse-api.md). Thread-safe; meant to be a
+/// singleton per silo so that all grains share one bearer token and one connection pool.
+/// </summary>
+public sealed partial class ConcourseClient : IConcourseClient, IDisposable
+{
+    // fly's public OAuth client: every Concourse accepts it for the password grant.
+    private const string FlyClientId = "fly";
+    private const string FlyClientSecret = "Zmx5";
+    private const string TokenScope = "openid profile email federated:id groups";
+    private const string ConfigVersionHeader = "X-Concourse-Config-Version";
+    // The only 500 that is not transient: Concourse's answer to a missing or stale config version.
+    private const string StaleConfigMarker = "comparison with existing config failed";
+    private const int MaxQuotedBodyLength = 500;
+
+    // Used when a token endpoint omits expires_in; Concourse's own default lifetime is 24 h.
+    private static readonly TimeSpan FallbackTokenLifetime = TimeSpan.FromHours(1);
+    private static readonly TimeSpan MaxTokenRenewalMargin = TimeSpan.FromMinutes(1);
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Config JSON is data compared and hashed by the broker, never embedded in HTML: keep it as written.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private readonly ConcourseOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
+    private readonly IFlurlClient _http;
+    private readonly string _webRoot;
+    private readonly string _team;
+    private readonly SemaphoreSlim _loginGate = new(1, 1);
+    private volatile BearerToken? _token;
+
+    public ConcourseClient(IOptions<ConcourseOptions> options, ILogger<ConcourseClient> logger)
+        : this(options.Value, logger)
+    {
+    }
+
+    /// <param name="clock">for token expiry; the system clock when null.</param>
+    public ConcourseClient(ConcourseOptions options, ILogger<ConcourseClient>? logger = null, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"Concourse:Url must be an absolute http(s) URL, got '{options.Url}'.", nameof(options));
+        }
+        if (string.IsNullOrWhiteSpace(options.Team))
+        {
+            throw new ArgumentException("Concourse:Team must be set.", nameof(options));
+        }
+        if (options.RequestTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Concourse:RequestTimeout must be positive.", nameof(options));
+        }
+
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _clock = clock ?? TimeProvider.System;
+        _team = options.Team;
+        _webRoot = options.Url.TrimEnd('/');
+        _http = new FlurlClientBuilder(_webRoot)
+            .WithSettings(settings =>
+            {
+                settings.Timeout = options.RequestTimeout;
+                // Every status is mapped by this class; Flurl must not throw on 4xx/5xx.
+                settings.AllowedHttpStatusRange = "*";
+            })
+            .UseSocketsHttpHandler(handler =>
+            {
+                // Re-resolve DNS now and then: Concourse web nodes behind a load balancer get replaced.
+                handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
+                handler.ConnectTimeout = options.RequestTimeout;
+                handler.UseCookies = false;
+            })
+            .Build();
+    }
+
+    public async Task<PipelineConfigSnapshot?> GetPipelineConfigAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        var call = $"GET config of pipeline '{pipeline}'";
+        var response = await SendAsync(call, HttpMethod.Get, () => PipelineRequest(pipeline, "config"), null, cancellationToken);
+        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        EnsureSuccess(call, response);
+
+        if (!long.TryParse(response.ConfigVersion, out var version))
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: answer without a valid {ConfigVersionHeader} header");
+        }
+        var config = ParseJson(call, response.Body)?["config"]
+            ?? throw new ConcourseUnavailableException($"Concourse {call}: answer without a config object");
+        return new PipelineConfigSnapshot(version, config.ToJsonString(Json));
+    }
+
+    public async Task<SetPipelineOutcome> SetPipelineConfigAsync(string pipeline, string configJson, long? configVersion, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configJson);
+        var call = $"PUT config of pipeline '{pipeline}'";
+        var response = await SendAsync(
+            call,
+            HttpMethod.Put,
+            () =>
+            {
+                var request = PipelineRequest(pipeline, "config");
+                return configVersion is { } version
+                    ? request.WithHeader(ConfigVersionHeader, version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    : request;
+            },
+            () => JsonContent(configJson),
+            cancellationToken);
+
+        var outcome = response.StatusCode switch
+        {
+            (int)HttpStatusCode.Created => SetPipelineOutcome.Created,
+            (int)HttpStatusCode.OK => SetPipelineOutcome.Updated,
+            _ => throw Failure(call, response),
+        };
+        LogConfigWarnings(pipeline, response.Body);
+        return outcome;
+    }
+
+    public async Task UnpausePipelineAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        var call = $"unpause pipeline '{pipeline}'";
+        var response = await SendAsync(call, HttpMethod.Put, () => PipelineRequest(pipeline, "unpause"), null, cancellationToken);
+        EnsureSuccess(call, response);
+    }
+
+    public async Task<ConcourseBuild> TriggerJobAsync(string pipeline, string job, CancellationToken cancellationToken)
+    {
+        var call = $"trigger job '{pipeline}/{job}'";
+        var response = await SendAsync(
+            call, HttpMethod.Post, () => PipelineRequest(pipeline, "jobs").AppendPathSegment(job, fullyEncode: true).AppendPathSegment("builds"), null, cancellationToken);
+        EnsureSuccess(call, response);
+        return ParseBuild(call, response.Body);
+    }
+
+    public async Task<IReadOnlyList<ConcourseBuild>> GetJobBuildsAsync(string pipeline, string job, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var call = $"list builds of job '{pipeline}/{job}'";
+        var response = await SendAsync(
+            call,
+            HttpMethod.Get,
+            () => PipelineRequest(pipeline, "jobs").AppendPathSegment(job, fullyEncode: true).AppendPathSegment("builds").SetQueryParam("limit", limit),
+            null,
+            cancellationToken);
+        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+        EnsureSuccess(call, response);
+
+        var builds = Deserialize<List<BuildDto>>(call, response.Body) ?? [];
+        return builds.Select(dto => ToBuild(call, dto)).ToList();
+    }
+
+    public async Task<ConcourseBuild?> GetBuildAsync(long buildId, CancellationToken cancellationToken)
+    {
+        var call = $"GET build {buildId}";
+        var response = await SendAsync(call, HttpMethod.Get, () => BuildRequest(buildId), null, cancellationToken);
+        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        EnsureSuccess(call, response);
+        return ParseBuild(call, response.Body);
+    }
+
+    public async Task AbortBuildAsync(long buildId, CancellationToken cancellationToken)
+    {
+        var call = $"abort build {buildId}";
+        var response = await SendAsync(call, HttpMethod.Put, () => BuildRequest(buildId).AppendPathSegment("abort"), null, cancellationToken);
+        EnsureSuccess(call, response);
+    }
+
+    public async Task<bool> DeletePipelineAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        var call = $"DELETE pipeline '{pipeline}'";
+        var response = await SendAsync(call, HttpMethod.Delete, () => PipelineRequest(pipeline), null, cancellationToken);
+        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        EnsureSuccess(call, response);
+        return true;
+    }
+
+    public string BuildWebUrl(ConcourseBuild build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        return $"{PipelineWebUrl(build.PipelineName)}/jobs/{Uri.EscapeDataString(build.JobName)}/builds/{Uri.EscapeDataString(build.Name)}";
+    }
+
+    public string PipelineWebUrl(string pipeline) =>
+        $"{_webRoot}/teams/{Uri.EscapeDataString(_team)}/pipelines/{Uri.EscapeDataString(pipeline)}";
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _loginGate.Dispose();
+    }
+
+    private IFlurlRequest PipelineRequest(string pipeline, string? action = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pipeline);
+        // fullyEncode: a name is one path segment whatever it contains ('/', '?', '#', spaces).
+        var request = _http.Request("api", "v1", "teams")
+            .AppendPathSegment(_team, fullyEncode: true)
+            .AppendPathSegment("pipelines")
+            .AppendPathSegment(pipeline, fullyEncode: true);
+        return action is null ? request : request.AppendPathSegment(action);
+    }
+
+    private IFlurlRequest BuildRequest(long buildId) =>
+        _http.Request("api", "v1", "builds").AppendPathSegment(buildId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Concourse compares Content-Type exactly: "application/json; charset=utf-8" would be a 415.</summary>
+    private static ByteArrayContent JsonContent(string json)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    /// <summary>
+    /// Sends one authenticated call. A 401 means the token died early (Concourse restarted, key rotated): log in once
+    /// more and retry once; a second 401 is reported as unavailable so the caller retries later.
+    /// Request and content are built by factories because an HttpContent cannot be sent twice.
+    /// </summary>
+    private async Task<RawResponse> SendAsync(
+        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
+    {
+        var token = await GetTokenAsync(cancellationToken);
+        var response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
+        if (response.StatusCode != (int)HttpStatusCode.Unauthorized)
+        {
+            return response;
+        }
+
+        Log.TokenRejected(_logger, call);
+        token = await LogInSharedAsync(token, cancellationToken);
+        response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
+        if (response.StatusCode == (int)HttpStatusCode.Unauthorized)
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: answered 401 even right after a fresh login");
+        }
+        return response;
+    }
+
+    private async Task<RawResponse> SendOnceAsync(
+        string call, HttpMethod method, IFlurlRequest request, HttpContent? content, CancellationToken cancellationToken)
+    {
+        var started = _clock.GetTimestamp();
+        try
+        {
+            using var response = await request.SendAsync(method, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            var body = await response.GetStringAsync();
+            response.Headers.TryGetFirst(ConfigVersionHeader, out var configVersion);
+            Log.CallCompleted(_logger, call, response.StatusCode, _clock.GetElapsedTime(started).TotalMilliseconds);
+            return new RawResponse(response.StatusCode, body, configVersion);
+        }
+        catch (FlurlHttpTimeoutException ex)
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: no answer within {_options.RequestTimeout.TotalSeconds:0.###} s", ex);
+        }
+        catch (FlurlHttpException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Flurl wraps the caller's own cancellation; that is not an outage.
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (FlurlHttpException ex)
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: {DescribeTransportFailure(ex)}", ex);
+        }
+        finally
+        {
+            content?.Dispose();
+        }
+    }
+
+    private async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        var cached = _token;
+        if (cached is not null && cached.IsFresh(_clock.GetUtcNow()))
+        {
+            return cached.Value;
+        }
+        return await LogInSharedAsync(cached?.Value, cancellationToken);
+    }
+
+    /// <summary>
+    /// One login for all concurrent callers: whoever enters second finds the token the first one got
+    /// (it differs from the <paramref name="staleToken"/> that caller saw fail or expire) and reuses it.
+    /// </summary>
+    private async Task<string> LogInSharedAsync(string? staleToken, CancellationToken cancellationToken)
+    {
+        await _loginGate.WaitAsync(cancellationToken);
+        try
+        {
+            var current = _token;
+            if (current is not null && current.Value != staleToken && current.IsFresh(_clock.GetUtcNow()))
+            {
+                return current.Value;
+            }
+            var fresh = await LogInAsync(cancellationToken);
+            _token = fresh;
+            return fresh.Value;
+        }
+        finally
+        {
+            _loginGate.Release();
+        }
+    }
+
+    private async Task<BearerToken> LogInAsync(CancellationToken cancellationToken)
+    {
+        var call = $"login as '{_options.Username}'";
+        var form = new Dictionary<string, string>
+        {
+            ["grant_type"] = "password",
+            ["username"] = _options.Username,
+            ["password"] = _options.Password,
+            ["scope"] = TokenScope,
+        };
+        var request = _http.Request("sky", "issuer", "token").WithBasicAuth(FlyClientId, FlyClientSecret);
+        var content = new FormUrlEncodedContent(form);
+        var response = await SendOnceAsync(call, HttpMethod.Post, request, content, cancellationToken);
+        if (response.StatusCode != (int)HttpStatusCode.OK)
+        {
+            // Wrong credentials are reported as unavailable, not rejected: an operator fixes the secret and the
+            // pending operations go on, instead of every one of them failing for good.
+            throw response.StatusCode >= 500
+                ? Failure(call, response)
+                : new ConcourseUnavailableException($"Concourse {call} failed ({response.StatusCode}): {ConcourseWords(response)}");
+        }
+
+        var answer = Deserialize<TokenDto>(call, response.Body);
+        if (string.IsNullOrEmpty(answer?.AccessToken))
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: token answer without access_token");
+        }
+
+        var lifetime = answer.ExpiresIn is > 0 ? TimeSpan.FromSeconds(answer.ExpiresIn.Value) : FallbackTokenLifetime;
+        // Renew a little early so a call never leaves with a token that dies on the way.
+        var margin = TimeSpan.FromTicks(Math.Min(MaxTokenRenewalMargin.Ticks, lifetime.Ticks / 10));
+        Log.LoggedIn(_logger, _webRoot, _options.Username, lifetime);
+        return new BearerToken(answer.AccessToken, _clock.GetUtcNow() + lifetime - margin);
+    }
+
+    private void EnsureSuccess(string call, RawResponse response)
+    {
+        if (response.StatusCode is < 200 or >= 300)
+        {
+            throw Failure(call, response);
+        }
+    }
+
+    private static ConcourseException Failure(string call, RawResponse response)
+    {
+        if (response.StatusCode == (int)HttpStatusCode.InternalServerError && response.Body.Contains(StaleConfigMarker, StringComparison.Ordinal))
+        {
+            return new ConcourseConfigConflictException($"Concourse {call}: {ConcourseWords(response)}");
+        }
+        if (response.StatusCode >= 500)
+        {
+            return new ConcourseUnavailableException($"Concourse {call}: answered {response.StatusCode} {ReasonPhrase(response.StatusCode)}");
+        }
+        return new ConcourseRejectedException(response.StatusCode, $"Concourse refused {call} ({response.StatusCode}): {ConcourseWords(response)}");
+    }
+
+    /// <summary>Concourse's own explanation: the "errors" of a 400, an OAuth error, or the plain-text body.</summary>
+    private static string ConcourseWords(RawResponse response)
+    {
+        var body = response.Body.Trim();
+        if (body.Length == 0)
+        {
+            return ReasonPhrase(response.StatusCode);
+        }
+        if (body[0] == '{')
+        {
+            try
+            {
+                if (JsonNode.Parse(body) is JsonObject json)
+                {
+                    if (json["errors"] is JsonArray errors && errors.Count > 0)
+                    {
+                        return string.Join("; ", errors.Select(e => OneLine(e?.ToString() ?? "")).Where(e => e.Length > 0));
+                    }
+                    if (json["error"] is JsonValue error)
+                    {
+                        var description = json["error_description"]?.ToString();
+                        return string.IsNullOrEmpty(description) ? error.ToString() : $"{error}: {description}";
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                // Not JSON after all: quote it as text.
+            }
+        }
+        var text = OneLine(body);
+        return text.Length <= MaxQuotedBodyLength ? text : string.Concat(text.AsSpan(0, MaxQuotedBodyLength), "...");
+    }
+
+    /// <summary>Concourse groups errors as "invalid jobs:\n\tjobs.x ...\n\tjobs.y ...": one line reads better in last_operation.</summary>
+    private static string OneLine(string text)
+    {
+        var builder = new StringBuilder();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (builder.Length > 0)
+            {
+                builder.Append(builder[^1] == ':' ? " " : "; ");
+            }
+            builder.Append(line);
+        }
+        return builder.ToString();
+    }
+
+    private static string ReasonPhrase(int statusCode) =>
+        Enum.IsDefined(typeof(HttpStatusCode), statusCode) ? ((HttpStatusCode)statusCode).ToString() : "";
+
+    private static string DescribeTransportFailure(FlurlHttpException exception)
+    {
+        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection refused",
+                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found (DNS)",
+                    SocketError.TimedOut => "connect timed out",
+                    _ => $"network error ({socket.SocketErrorCode})",
+                };
+            }
+            if (inner is HttpRequestException { HttpRequestError: var error } && error != HttpRequestError.Unknown && inner.InnerException is not SocketException)
+            {
+                return error switch
+                {
+                    HttpRequestError.NameResolutionError => "host name not found (DNS)",
+                    HttpRequestError.ConnectionError => "could not connect",
+                    HttpRequestError.ResponseEnded => "connection closed before the answer",
+                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
+                    _ => $"HTTP error ({error})",
+                };
+            }
+        }
+        return exception.InnerException?.Message ?? exception.Message;
+    }
+
+    private void LogConfigWarnings(string pipeline, string body)
+    {
+        if (string.IsNullOrWhiteSpace(body) || !_logger.IsEnabled(LogLevel.Warning))
+        {
+            return;
+        }
+        try
+        {
+            if (JsonNode.Parse(body)?["warnings"] is JsonArray warnings)
+            {
+                foreach (var warning in warnings)
+                {
+                    Log.ConfigWarning(_logger, pipeline, warning?["type"]?.ToString() ?? "", warning?["message"]?.ToString() ?? "");
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Warnings are advisory: a body we cannot read must not fail a saved config.
+        }
+    }
+
+    private static ConcourseBuild ParseBuild(string call, string body) =>
+        ToBuild(call, Deserialize<BuildDto>(call, body) ?? throw new ConcourseUnavailableException($"Concourse {call}: empty answer"));
+
+    private static ConcourseBuild ToBuild(string call, BuildDto dto)
+    {
+        if (dto.Id <= 0 || string.IsNullOrEmpty(dto.Status))
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: answer is not a build");
+        }
+        return new ConcourseBuild(dto.Id, dto.Name ?? "", dto.Status, dto.JobName ?? "", dto.PipelineName ?? "", dto.StartTime, dto.EndTime);
+    }
+
+    private static JsonNode? ParseJson(string call, string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            // A 2xx that is not JSON comes from something in between (a proxy's HTML page): retry later.
+            throw new ConcourseUnavailableException($"Concourse {call}: answer is not JSON", ex);
+        }
+    }
+
+    private static T? Deserialize<T>(string call, string body)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new ConcourseUnavailableException($"Concourse {call}: unreadable answer", ex);
+        }
+    }
+
+    private sealed record RawResponse(int StatusCode, string Body, string? ConfigVersion);
+
+    private sealed record BearerToken(string Value, DateTimeOffset RenewAt)
+    {
+        public bool IsFresh(DateTimeOffset now) => now < RenewAt;
+
+        // Keep the token out of any log or debugger display that prints the record.
+        public override string ToString() => $"BearerToken {{ RenewAt = {RenewAt:O} }}";
+    }
+
+    private sealed class TokenDto
+    {
+        public string? AccessToken { get; init; }
+        public long? ExpiresIn { get; init; }
+    }
+
+    private sealed class BuildDto
+    {
+        public long Id { get; init; }
+        public string? Name { get; init; }
+        public string? Status { get; init; }
+        public string? JobName { get; init; }
+        public string? PipelineName { get; init; }
+        public long? StartTime { get; init; }
+        public long? EndTime { get; init; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Logged in to Concourse {Url} as {Username}; token valid for {Lifetime}")]
+        public static partial void LoggedIn(ILogger logger, string url, string username, TimeSpan lifetime);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Concourse rejected the bearer token on {Call}; logging in again")]
+        public static partial void TokenRejected(ILogger logger, string call);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Concourse {Call} -> {StatusCode} in {ElapsedMs:0} ms")]
+        public static partial void CallCompleted(ILogger logger, string call, int statusCode, double elapsedMs);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Concourse accepted the config of pipeline {Pipeline} with a warning ({WarningType}): {WarningMessage}")]
+        public static partial void ConfigWarning(ILogger logger, string pipeline, string warningType, string warningMessage);
+    }
+}

@@ -1,0 +1,7 @@
+namespace OnDemand.Grains;
+
+[StatelessWorker]
+public sealed class HealthGrain : Grain, IHealthGrain
+{
+    public Task<string> Ping() => Task.FromResult(RuntimeIdentity);
+}

@@ -1,0 +1,92 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using OnDemand.Grains;
+using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Silo.Storage;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Storage;
+using Prometheus;
+using Serilog;
+
+namespace OnDemand.Silo;
+
+/// <summary>
+/// Hosting only: an Orleans silo whose membership, grain state and reminders live in PostgreSQL, with the Orleans
+/// Dashboard (operator Basic auth) and Prometheus metrics on its own small HTTP endpoint.
+/// </summary>
+public static class SiloApplication
+{
+    public const string StorageName = "store";
+
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder.Configuration);
+        var configuration = builder.Configuration;
+        var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
+        var connectionString = configuration.GetConnectionString("Orleans")
+            ?? throw new InvalidOperationException("ConnectionStrings:Orleans is not set (env ConnectionStrings__Orleans)");
+
+        builder.Services.AddSerilog((services, logger) => logger
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Component", "silo")
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+
+        builder.Services.AddBrokerGrains(configuration);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
+            silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIP), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+            silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
+            silo.AddAdoNetGrainStorage(StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
+            silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
+            silo.AddDashboard();
+        });
+        // Orleans' binary serializer with [Alias]ed types: stored state survives class and assembly renames.
+        builder.Services.AddOptions<AdoNetGrainStorageOptions>(StorageName)
+            .Configure<IServiceProvider>((o, services) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+
+        var app = builder.Build();
+        if (settings.ApplySchema)
+        {
+            SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory(), app.Logger).GetAwaiter().GetResult();
+        }
+
+        var operatorCredentials = OperatorCredentials(configuration);
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"), dashboard => dashboard.Use(async (context, next) =>
+        {
+            if (!operatorCredentials.Match(context.Request.Headers.Authorization))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"OnDemand.Orleans operators\"";
+                return;
+            }
+            await next(context);
+        }));
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapMetrics("/metrics");
+        app.MapGet("/health/live", () => Results.Text("ok"));
+        return app;
+    }
+
+    /// <summary>Applies sql/ to the configured database and exits: the "one command before the silo starts".</summary>
+    public static async Task<int> MigrateAsync(string[] args)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddCommandLine(args)
+            .Build();
+        var connectionString = configuration.GetConnectionString("Orleans")
+            ?? throw new InvalidOperationException("ConnectionStrings:Orleans is not set (env ConnectionStrings__Orleans)");
+        await SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory());
+        Console.WriteLine("sql/ applied");
+        return 0;
+    }
+
+    private static BasicCredentials OperatorCredentials(IConfiguration configuration) => new(
+        configuration["Operator:Username"] ?? "operator",
+        configuration["Operator:Password"] ?? throw new InvalidOperationException("Operator:Password is not set (env Operator__Password): the dashboard is never served without credentials"));
+}

@@ -1,0 +1,134 @@
+using System.Net.Http.Headers;
+using System.Text;
+using OnDemand.BrokerGateway;
+using OnDemand.ConcourseEmulator;
+using OnDemand.Silo;
+
+namespace OnDemand.Tests.Infrastructure;
+
+/// <summary>
+/// The whole broker as it runs in production, in this process: silos and gateways on a fresh PostgreSQL database of
+/// the test run, talking HTTP to the Concourse emulator. Tests drive it through the gateway's HTTP API.
+/// </summary>
+public sealed class BrokerStack : IAsyncDisposable
+{
+    public const string BrokerUser = "broker";
+    public const string BrokerPassword = "broker-test-password";
+    public const string OperatorPassword = "operator-test-password";
+    public const string DashboardSecret = "dashboard-secret-for-tests-0123456789";
+
+    private readonly List<WebApplication> _silos = [];
+    private readonly List<WebApplication> _gateways = [];
+    private readonly Dictionary<string, string?> _settings;
+
+    private BrokerStack(string connectionString, ConcourseEmulatorServer concourse, Dictionary<string, string?> settings)
+    {
+        ConnectionString = connectionString;
+        Concourse = concourse;
+        _settings = settings;
+    }
+
+    public string ConnectionString { get; }
+    public ConcourseEmulatorServer Concourse { get; }
+    public HttpClient Client { get; private set; } = null!;
+    public Uri GatewayUrl { get; private set; } = null!;
+    public IReadOnlyList<WebApplication> Silos => _silos;
+    public IReadOnlyList<WebApplication> Gateways => _gateways;
+
+    /// <param name="settings">configuration overrides (e.g. "Lifecycle:PollInterval").</param>
+    public static async Task<BrokerStack> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, EmulatorOptions? emulator = null)
+    {
+        var name = "broker_" + Guid.NewGuid().ToString("N")[..12];
+        var connectionString = await postgres.CreateOrleansDatabaseAsync(name);
+        var concourse = await ConcourseEmulatorServer.StartAsync(emulator ?? new EmulatorOptions { Username = "admin", Password = "admin", Team = "main" });
+        var all = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Orleans"] = connectionString,
+            ["Orleans:ClusterId"] = name,
+            ["Orleans:ServiceId"] = name,
+            ["Orleans:ApplySchema"] = "false",
+            ["Broker:ConfigPath"] = RepositoryPaths.BrokerConfig,
+            ["Broker:Username"] = BrokerUser,
+            ["Broker:Password"] = BrokerPassword,
+            ["Broker:DashboardSecret"] = DashboardSecret,
+            ["Broker:OperatorPassword"] = OperatorPassword,
+            ["Operator:Password"] = OperatorPassword,
+            ["Concourse:Url"] = concourse.Url.ToString().TrimEnd('/'),
+            ["Concourse:Team"] = "main",
+            ["Concourse:Username"] = "admin",
+            ["Concourse:Password"] = "admin",
+            ["Concourse:RequestTimeout"] = "00:00:02",
+            ["Lifecycle:PollInterval"] = "00:00:00.050",
+            ["Lifecycle:MaxRetryDelay"] = "00:00:00.500",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+
+        var stack = new BrokerStack(connectionString, concourse, all);
+        await stack.StartSiloAsync();
+        await stack.StartGatewayAsync();
+        return stack;
+    }
+
+    public async Task<WebApplication> StartSiloAsync()
+    {
+        var settings = new Dictionary<string, string?>(_settings)
+        {
+            ["Orleans:SiloPort"] = FreePort.Next().ToString(),
+            ["Orleans:GatewayPort"] = FreePort.Next().ToString(),
+            ["Urls"] = $"http://127.0.0.1:{FreePort.Next()}",
+        };
+        var silo = SiloApplication.Build([], config => config.AddInMemoryCollection(settings));
+        await silo.StartAsync();
+        _silos.Add(silo);
+        return silo;
+    }
+
+    public async Task<WebApplication> StartGatewayAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var settings = new Dictionary<string, string?>(_settings) { ["Urls"] = url };
+        var gateway = GatewayApplication.Build([], config => config.AddInMemoryCollection(settings));
+        await gateway.StartAsync();
+        _gateways.Add(gateway);
+        if (_gateways.Count == 1)
+        {
+            GatewayUrl = new Uri(url);
+            Client = NewClient(GatewayUrl);
+        }
+        return gateway;
+    }
+
+    /// <summary>Stops a silo the hard way for its grains: they are not deactivated gracefully first.</summary>
+    public async Task KillSiloAsync(WebApplication silo)
+    {
+        _silos.Remove(silo);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        try { await silo.StopAsync(cancelled.Token); } catch (OperationCanceledException) { }
+        await silo.DisposeAsync();
+    }
+
+    public async Task StopSiloAsync(WebApplication silo)
+    {
+        _silos.Remove(silo);
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+    }
+
+    public static HttpClient NewClient(Uri baseAddress, string version = "2.15")
+    {
+        var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{BrokerUser}:{BrokerPassword}")));
+        client.DefaultRequestHeaders.Add("X-Broker-API-Version", version);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client?.Dispose();
+        foreach (var gateway in _gateways.ToList()) { await gateway.StopAsync(); await gateway.DisposeAsync(); }
+        foreach (var silo in _silos.ToList()) { await silo.StopAsync(); await silo.DisposeAsync(); }
+        await Concourse.DisposeAsync();
+    }
+}

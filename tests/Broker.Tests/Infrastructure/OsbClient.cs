@@ -1,0 +1,81 @@
+using System.Net.Http.Json;
+using System.Text;
+
+namespace OnDemand.Tests.Infrastructure;
+
+/// <summary>Speaks OSB to the gateway the way Cloud Controller does, for tests.</summary>
+public sealed class OsbClient(HttpClient http)
+{
+    public const string OrgGuid = "org-0001";
+    public const string SpaceGuid = "space-0001";
+
+    public HttpClient Http => http;
+
+    public static JsonObject ProvisionBody(string serviceId, string planId, JsonObject? parameters = null, string? instanceName = null, string spaceGuid = SpaceGuid) => new()
+    {
+        ["service_id"] = serviceId,
+        ["plan_id"] = planId,
+        ["organization_guid"] = OrgGuid,
+        ["space_guid"] = spaceGuid,
+        ["parameters"] = parameters ?? new JsonObject(),
+        ["context"] = new JsonObject
+        {
+            ["platform"] = "cloudfoundry",
+            ["organization_guid"] = OrgGuid,
+            ["space_guid"] = spaceGuid,
+            ["organization_name"] = "my-org",
+            ["space_name"] = "my-space",
+            ["instance_name"] = instanceName ?? "my-cluster",
+        },
+    };
+
+    public Task<Answer> ProvisionAsync(string instanceId, JsonObject body, bool acceptsIncomplete = true) =>
+        SendAsync(HttpMethod.Put, $"/v2/service_instances/{instanceId}{(acceptsIncomplete ? "?accepts_incomplete=true" : "")}", body);
+
+    public Task<Answer> ProvisionClusterAsync(string instanceId, string planId = Catalog.ClusterSmall, JsonObject? parameters = null, string? instanceName = null) =>
+        ProvisionAsync(instanceId, ProvisionBody(Catalog.MySql, planId, parameters, instanceName));
+
+    public Task<Answer> UpdateAsync(string instanceId, JsonObject body, bool acceptsIncomplete = true) =>
+        SendAsync(HttpMethod.Patch, $"/v2/service_instances/{instanceId}{(acceptsIncomplete ? "?accepts_incomplete=true" : "")}", body);
+
+    public Task<Answer> DeprovisionAsync(string instanceId, string serviceId = Catalog.MySql, string planId = Catalog.ClusterSmall, bool acceptsIncomplete = true) =>
+        SendAsync(HttpMethod.Delete, $"/v2/service_instances/{instanceId}?service_id={serviceId}&plan_id={planId}{(acceptsIncomplete ? "&accepts_incomplete=true" : "")}");
+
+    public Task<Answer> FetchAsync(string instanceId) => SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}");
+
+    public Task<Answer> LastOperationAsync(string instanceId, string? operation = null) =>
+        SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}/last_operation?service_id={Catalog.MySql}&plan_id={Catalog.ClusterSmall}{(operation is null ? "" : "&operation=" + Uri.EscapeDataString(operation))}");
+
+    /// <summary>Polls last_operation like Cloud Controller (but fast) until it leaves "in progress".</summary>
+    public async Task<JsonObject> WaitForOperationAsync(string instanceId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var answer = await LastOperationAsync(instanceId);
+            Assert.Equal(HttpStatusCode.OK, answer.Status);
+            if (answer.Body!["state"]!.GetValue<string>() != "in progress") return answer.Body;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"operation on {instanceId} still in progress after timeout: {answer.Body}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<Answer> SendAsync(HttpMethod method, string path, JsonNode? body = null, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        configure?.Invoke(request);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        JsonObject? json = null;
+        if (text.Length > 0 && response.Content.Headers.ContentType?.MediaType == "application/json") json = JsonNode.Parse(text) as JsonObject;
+        return new Answer(response.StatusCode, json, text, response.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value)),
+            response.Content.Headers.ContentType?.MediaType);
+    }
+}
+
+public sealed record Answer(HttpStatusCode Status, JsonObject? Body, string Text, IReadOnlyDictionary<string, string> Headers, string? MediaType)
+{
+    public string? Field(string name) => Body?[name]?.GetValue<string>();
+    public override string ToString() => $"{(int)Status} {Text}";
+}

@@ -1,0 +1,3 @@
+namespace OnDemand.ConcourseEmulator;
+
+internal enum FaultKind { Fail, Hang, LoseResponse }
