@@ -31,9 +31,17 @@ CREATE TABLE IF NOT EXISTS OrleansStorage
 -- At most one row per grain: two activations racing to write a new grain's first state cannot both insert, the
 -- loser gets a version conflict. The extension is indexed by its md5 because a string key may exceed the btree
 -- entry limit; NULLS NOT DISTINCT (PostgreSQL 15+) makes "no extension" a value like any other.
-CREATE UNIQUE INDEX IF NOT EXISTS UX_OrleansStorage_Grain ON OrleansStorage
-    (GrainIdHash, GrainTypeHash, ServiceId, GrainIdN0, GrainIdN1, GrainTypeString, md5(GrainIdExtensionString))
-    NULLS NOT DISTINCT;
+-- Created only when missing: CREATE INDEX IF NOT EXISTS takes a SHARE lock on the table before it checks, which
+-- would stall the grain writes of running silos every time another silo starts and re-applies this script.
+DO $$
+BEGIN
+    IF to_regclass('UX_OrleansStorage_Grain') IS NULL THEN
+        CREATE UNIQUE INDEX UX_OrleansStorage_Grain ON OrleansStorage
+            (GrainIdHash, GrainTypeHash, ServiceId, GrainIdN0, GrainIdN1, GrainTypeString, md5(GrainIdExtensionString))
+            NULLS NOT DISTINCT;
+    END IF;
+END
+$$;
 
 -- Returns the state and its version, or no row for a grain never written. A cleared state comes back as a row with
 -- a NULL payload and its version, so the next write continues the version sequence.

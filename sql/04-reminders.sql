@@ -22,7 +22,14 @@ CREATE TABLE IF NOT EXISTS OrleansRemindersTable
     CONSTRAINT PK_OrleansRemindersTable PRIMARY KEY (ServiceId, GrainId, ReminderName)
 );
 
-CREATE INDEX IF NOT EXISTS IX_OrleansRemindersTable_GrainHash ON OrleansRemindersTable (ServiceId, GrainHash);
+-- Created only when missing, for the same reason as the storage index (03-persistence.sql): no table lock on re-runs.
+DO $$
+BEGIN
+    IF to_regclass('IX_OrleansRemindersTable_GrainHash') IS NULL THEN
+        CREATE INDEX IX_OrleansRemindersTable_GrainHash ON OrleansRemindersTable (ServiceId, GrainHash);
+    END IF;
+END
+$$;
 
 -- Registers or re-registers a reminder; returns its new ETag.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('UpsertReminderRowKey', $$

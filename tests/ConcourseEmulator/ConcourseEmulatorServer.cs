@@ -61,6 +61,8 @@ public sealed class ConcourseEmulatorServer : IAsyncDisposable
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(options.MinimumLogLevel);
+            // One line per request from ASP.NET Core would drown a benchmark's console.
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             if (options.ConfigureLogging is { } configure)
             {
                 configure(logging);
@@ -87,7 +89,7 @@ public sealed class ConcourseEmulatorServer : IAsyncDisposable
 
         await app.StartAsync(ct);
 
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var url = new Uri(address.EndsWith('/') ? address : address + "/");
         var server = new ConcourseEmulatorServer(app, url, app.Services.GetRequiredService<EmulatorState>(), faults, options);
         app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OnDemand.ConcourseEmulator").LogWarning(

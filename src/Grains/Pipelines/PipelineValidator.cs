@@ -72,8 +72,8 @@ public static class PipelineValidator
         public IReadOnlyList<string> Run()
         {
             ValidateSectionShapes();
-            var resourceTypes = CollectNames("resource_types", "resource_types", requireType: true);
-            foreach (var (name, node) in CollectNamed("resources", "resources", requireType: true))
+            var resourceTypes = CollectNames("resource_types", requireType: true);
+            foreach (var (name, node) in CollectNamed("resources", requireType: true))
             {
                 _resources.Add(name);
                 _resourcesInOrder.Add(name);
@@ -84,7 +84,7 @@ public static class PipelineValidator
                 }
             }
 
-            _jobsInOrder.AddRange(CollectNamed("jobs", "jobs", requireType: false));
+            _jobsInOrder.AddRange(CollectNamed("jobs", requireType: false));
             foreach (var (name, node) in _jobsInOrder)
             {
                 _jobs[name] = node;
@@ -114,11 +114,11 @@ public static class PipelineValidator
             }
         }
 
-        private HashSet<string> CollectNames(string section, string prefix, bool requireType) =>
-            [.. CollectNamed(section, prefix, requireType).Select(entry => entry.Name)];
+        private HashSet<string> CollectNames(string section, bool requireType) =>
+            [.. CollectNamed(section, requireType).Select(entry => entry.Name)];
 
         /// <summary>Checks names (present, unique) and types of one section; yields the well-named entries.</summary>
-        private List<(string Name, JsonObject Node)> CollectNamed(string section, string prefix, bool requireType)
+        private List<(string Name, JsonObject Node)> CollectNamed(string section, bool requireType)
         {
             var named = new List<(string Name, JsonObject Node)>();
             var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -126,12 +126,12 @@ public static class PipelineValidator
             {
                 if (node is null)
                 {
-                    _errors.Add($"{prefix}[{index}] must be a map");
+                    _errors.Add($"{section}[{index}] must be a map");
                     continue;
                 }
 
                 var name = StringOf(node, "name");
-                var identifier = string.IsNullOrEmpty(name) ? $"{prefix}[{index}]" : $"{prefix}.{name}";
+                var identifier = string.IsNullOrEmpty(name) ? $"{section}[{index}]" : $"{section}.{name}";
                 if (string.IsNullOrEmpty(name))
                 {
                     _errors.Add(node["name"] is null || name is not null
@@ -140,7 +140,7 @@ public static class PipelineValidator
                 }
                 else if (firstIndex.TryGetValue(name, out var other))
                 {
-                    _errors.Add($"{prefix}[{other}] and {prefix}[{index}] have the same name ('{name}')");
+                    _errors.Add($"{section}[{other}] and {section}[{index}] have the same name ('{name}')");
                 }
                 else
                 {

@@ -19,7 +19,7 @@ public sealed class ClusterLifecycleTests(StackFixture fixture) : IClassFixture<
         Assert.Equal("succeeded", done["state"]!.GetValue<string>());
         Assert.Contains("build #1", done["description"]!.GetValue<string>());
 
-        var pipeline = fixture.Stack.Concourse.State.GetPipeline("main", $"ondemand-{id}");
+        var pipeline = fixture.Stack.Concourse.State.GetPipeline($"ondemand-{id}");
         Assert.NotNull(pipeline);
         Assert.False(pipeline.Paused);
         Assert.Contains("\"max_connections\":800", pipeline.ConfigJson);
@@ -36,7 +36,7 @@ public sealed class ClusterLifecycleTests(StackFixture fixture) : IClassFixture<
         var updateDone = await Osb.WaitForOperationAsync(id);
         Assert.Equal("succeeded", updateDone["state"]!.GetValue<string>());
         Assert.Contains("build #2", updateDone["description"]!.GetValue<string>());
-        pipeline = fixture.Stack.Concourse.State.GetPipeline("main", $"ondemand-{id}");
+        pipeline = fixture.Stack.Concourse.State.GetPipeline($"ondemand-{id}");
         Assert.Contains("\"instances\":3", pipeline!.ConfigJson);
         Assert.Contains("\"max_connections\":800", pipeline.ConfigJson);
         Assert.Equal(Catalog.ClusterLarge, (await Osb.FetchAsync(id)).Field("plan_id"));
@@ -45,7 +45,7 @@ public sealed class ClusterLifecycleTests(StackFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.Accepted, deleting.Status);
         var deleteDone = await Osb.WaitForOperationAsync(id);
         Assert.Equal("succeeded", deleteDone["state"]!.GetValue<string>());
-        Assert.Null(fixture.Stack.Concourse.State.GetPipeline("main", $"ondemand-{id}"));
+        Assert.Null(fixture.Stack.Concourse.State.GetPipeline($"ondemand-{id}"));
 
         Assert.Equal(HttpStatusCode.Gone, (await Osb.DeprovisionAsync(id, planId: Catalog.ClusterLarge)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await Osb.FetchAsync(id)).Status);
