@@ -16,20 +16,14 @@ if ! have_postgres; then
   fi
 fi
 
-results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
-dotnet test --project tests/Broker.Tests -- --report-trx --results-directory "$results" "$@"
-status=$?
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test --project tests/Broker.Tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 
-passed=0; failed=0; skipped=0
-for trx in "$results"/*.trx; do
-  [[ -f "$trx" ]] || continue
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
-  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-  passed=$((passed + $(get passed)))
-  failed=$((failed + $(get failed)))
-  skipped=$((skipped + $(get notExecuted)))
-done
-if [[ $passed -eq 0 && $failed -eq 0 && $status -ne 0 ]]; then failed=1; fi
+# dotnet test (Microsoft Testing Platform) ends with "succeeded: N", "failed: N", "skipped: N" lines.
+count() { awk -v key="$1:" '$1 == key && $2 ~ /^[0-9]+$/ { n += $2 } END { print n + 0 }' "$log"; }
+passed=$(count succeeded); failed=$(count failed); skipped=$(count skipped)
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [[ $status -eq 0 && $failed -eq 0 ]]

@@ -39,6 +39,8 @@ public static class GatewayApplication
                 o.ClusterId = configuration["Orleans:ClusterId"] ?? "ondemand";
                 o.ServiceId = configuration["Orleans:ServiceId"] ?? "ondemand-broker";
             });
+            // How soon a gateway learns of silos that joined or left (a restarted silo, a scale-out).
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:GatewayListRefreshPeriod", TimeSpan.FromSeconds(10)));
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>

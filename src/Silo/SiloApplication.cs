@@ -38,6 +38,8 @@ public static class SiloApplication
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
+            // Failure detection is tunable per deployment (Orleans:Membership:ProbeTimeout, NumVotesForDeathDeclaration, ...).
+            silo.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
             silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIP), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
             silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             silo.AddAdoNetGrainStorage(StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });

@@ -44,6 +44,9 @@ public sealed class ConcourseEmulatorServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Team);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BuildDuration, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.TokenLifetime, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.FinisherInterval, TimeSpan.Zero);
 
         // The empty builder reads no appsettings.json or ASPNETCORE_* variables: whatever sits next to the test
         // assemblies (a gateway's Kestrel endpoints...) must not leak into the emulator.

@@ -30,14 +30,20 @@ internal static class EmulatorMiddleware
                 await context.Response.WriteAsync($"emulated fault: HTTP {rule.StatusCode}", context.RequestAborted);
                 break;
             case FaultKind.Hang:
-                try
+                // A hang ends early when the client gives up or the emulator stops (disposal must not wait for it).
+                var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+                using (var hang = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping))
                 {
-                    await Task.Delay(rule.Delay, context.RequestAborted);
-                }
-                catch (OperationCanceledException)
-                {
-                    faults.Record(method, path, 0, rule.Name); // the client gave up: nothing happens
-                    return;
+                    try
+                    {
+                        await Task.Delay(rule.Delay, hang.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        faults.Record(method, path, 0, rule.Name); // nobody waits for the answer any more: no effect
+                        context.Abort();
+                        return;
+                    }
                 }
                 await next(context);
                 break;

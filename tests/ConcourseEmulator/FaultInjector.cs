@@ -14,6 +14,8 @@ public sealed class FaultInjector
     private readonly int _logCapacity;
     private readonly object _rulesGate = new();
     private readonly List<FaultRule> _rules = [];
+    // Read without the lock on every request: the common case (nothing armed) costs no lock at all.
+    private volatile int _armedRules;
     private readonly ConcurrentQueue<RequestLogEntry> _log = new();
     private int _logCount;
 
@@ -54,6 +56,7 @@ public sealed class FaultInjector
         lock (_rulesGate)
         {
             _rules.Clear();
+            _armedRules = 0;
         }
     }
 
@@ -89,6 +92,10 @@ public sealed class FaultInjector
 
     internal FaultRule? TakeMatching(string method, string path)
     {
+        if (_armedRules == 0)
+        {
+            return null;
+        }
         lock (_rulesGate)
         {
             for (var i = 0; i < _rules.Count; i++)
@@ -101,6 +108,7 @@ public sealed class FaultInjector
                 if (rule.Remaining == 0)
                 {
                     _rules.RemoveAt(i);
+                    _armedRules = _rules.Count;
                 }
                 return rule;
             }
@@ -123,6 +131,7 @@ public sealed class FaultInjector
         lock (_rulesGate)
         {
             _rules.Add(rule);
+            _armedRules = _rules.Count;
         }
     }
 }

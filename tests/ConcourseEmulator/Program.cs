@@ -20,36 +20,42 @@ using System.Globalization;
 using OnDemand.ConcourseEmulator;
 
 var options = new EmulatorOptions { Port = 8090, MinimumLogLevel = LogLevel.Information };
-for (var i = 0; i < args.Length; i++)
+try
 {
-    var value = i + 1 < args.Length ? args[i + 1] : null;
-    switch (args[i])
+    for (var i = 0; i < args.Length; i++)
     {
-        case "--port" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port):
-            options.Port = port;
-            break;
-        case "--build-seconds" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0:
-            options.BuildDuration = TimeSpan.FromSeconds(seconds);
-            break;
-        case "--username" when value is not null:
-            options.Username = value;
-            break;
-        case "--password" when value is not null:
-            options.Password = value;
-            break;
-        case "--team" when value is not null:
-            options.Team = value;
-            break;
-        case "--quiet":
-            options.MinimumLogLevel = LogLevel.Warning;
-            i--; // a flag without value
-            break;
-        default:
-            Console.Error.WriteLine($"Unknown or invalid argument '{args[i]}'.");
-            Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
-            return 2;
+        string Value() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
+        switch (args[i])
+        {
+            case "--port":
+                options.Port = int.Parse(Value(), CultureInfo.InvariantCulture);
+                break;
+            case "--build-seconds":
+                var seconds = double.Parse(Value(), CultureInfo.InvariantCulture);
+                options.BuildDuration = seconds >= 0 ? TimeSpan.FromSeconds(seconds) : throw new FormatException("--build-seconds must be >= 0");
+                break;
+            case "--username":
+                options.Username = Value();
+                break;
+            case "--password":
+                options.Password = Value();
+                break;
+            case "--team":
+                options.Team = Value();
+                break;
+            case "--quiet":
+                options.MinimumLogLevel = LogLevel.Warning;
+                break;
+            default:
+                throw new FormatException($"unknown argument '{args[i]}'");
+        }
     }
-    i++;
+}
+catch (Exception ex) when (ex is FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"Invalid arguments: {ex.Message}");
+    Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
+    return 2;
 }
 
 await using var server = await ConcourseEmulatorServer.StartAsync(options);

@@ -253,9 +253,14 @@ public sealed partial class ClusterGrain(
             var vars = PipelineVariables.For(InstanceId, service, plan, spec, context);
             rendered = renderer.Render(templates.Get(service.Pipeline.TemplatePath), vars);
         }
-        catch (PipelineRenderException e)
+        catch (PipelineRenderException e) when (e.Message.StartsWith("parameter", StringComparison.Ordinal))
         {
             return $"invalid parameters: {e.Message}";
+        }
+        catch (PipelineRenderException e)
+        {
+            logger.LogError("Pipeline template {Template} for plan {Plan} cannot be rendered: {Error}", service.Pipeline.TemplatePath, plan.Name, e.Message);
+            return $"the broker's pipeline template for plan {plan.Name} is unusable ({e.Message}); contact the platform operators";
         }
         var errors = PipelineValidator.Validate(JsonNode.Parse(rendered.ConfigJson)!);
         if (errors.Count == 0) return null;

@@ -5,7 +5,7 @@ namespace OnDemand.Grains.Pipelines;
 
 /// <summary>
 /// The variables a cluster's pipeline template receives. Precedence, lowest first: the plan schema's defaults, the
-/// user's parameters, the plan's sizing vars, the broker's own vars, so a user can tune but never resize or rename.
+/// user's parameters, the plan's sizing vars, the broker's own vars, so a user can tune but never resize, rename or redirect.
 /// </summary>
 public static class PipelineVariables
 {
@@ -17,7 +17,13 @@ public static class PipelineVariables
     {
         var vars = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         foreach (var (name, value) in plan.ParameterDefaults()) vars[name] = value;
-        foreach (var (name, value) in spec.Parameters()) vars[name] = value?.DeepClone();
+        // Only parameters the plan's schema declares: an undeclared name could otherwise fill in a secret the template
+        // leaves to the credential manager (e.g. bosh_target) and redirect where Concourse sends credentials.
+        var declared = plan.CreateSchema?["properties"] as JsonObject;
+        foreach (var (name, value) in spec.Parameters())
+        {
+            if (declared?.ContainsKey(name) == true) vars[name] = value?.DeepClone();
+        }
         foreach (var (name, value) in plan.Vars) vars[name] = value?.DeepClone();
         vars["instance_id"] = instanceId;
         vars["deployment_name"] = DeploymentName(service, instanceId);

@@ -64,6 +64,12 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Lifecycle:PollInterval"] = "00:00:00.050",
             ["Lifecycle:MaxRetryDelay"] = "00:00:00.500",
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // A killed silo is declared dead within seconds, so its grains move on quickly.
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "1",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+            ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
+            ["Orleans:GatewayListRefreshPeriod"] = "00:00:01",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
 
@@ -73,12 +79,13 @@ public sealed class BrokerStack : IAsyncDisposable
         return stack;
     }
 
-    public async Task<WebApplication> StartSiloAsync()
+    /// <param name="siloPort">reuse a stopped silo's ports to emulate its restart; default: new ports.</param>
+    public async Task<WebApplication> StartSiloAsync(int? siloPort = null, int? gatewayPort = null)
     {
         var settings = new Dictionary<string, string?>(_settings)
         {
-            ["Orleans:SiloPort"] = FreePort.Next().ToString(),
-            ["Orleans:GatewayPort"] = FreePort.Next().ToString(),
+            ["Orleans:SiloPort"] = (siloPort ?? FreePort.Next()).ToString(),
+            ["Orleans:GatewayPort"] = (gatewayPort ?? FreePort.Next()).ToString(),
             ["Urls"] = $"http://127.0.0.1:{FreePort.Next()}",
         };
         var silo = SiloApplication.Build([], config => config.AddInMemoryCollection(settings));
