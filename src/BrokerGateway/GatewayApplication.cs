@@ -30,7 +30,7 @@ public static class GatewayApplication
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Component", "gateway")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] gateway {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] gateway {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
         builder.UseOrleansClient(client =>
         {

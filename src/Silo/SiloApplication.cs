@@ -32,7 +32,7 @@ public static class SiloApplication
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Component", "silo")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
         builder.Services.AddBrokerGrains(configuration);
         builder.UseOrleans(silo =>

@@ -7,7 +7,11 @@ internal static class EmulatorMiddleware
 {
     public const string ControlPrefix = "/_emulator";
 
-    /// <summary>Outermost: applies an armed fault (if any) and logs what the client finally got.</summary>
+    /// <summary>
+    /// Outermost: applies an armed fault (if any) and logs what the client got. The entry is written before the
+    /// answer leaves (OnStarting) or before the connection is reset, so a test that just got its answer always finds
+    /// its request in the log.
+    /// </summary>
     public static async Task FaultsAndLog(HttpContext context, RequestDelegate next, FaultInjector faults)
     {
         var path = context.Request.Path.Value ?? "/";
@@ -19,6 +23,20 @@ internal static class EmulatorMiddleware
 
         var method = context.Request.Method;
         var rule = faults.TakeMatching(method, path);
+        var recorded = 0;
+        void RecordOnce(int statusCode)
+        {
+            if (Interlocked.Exchange(ref recorded, 1) == 0)
+            {
+                faults.Record(method, path, statusCode, rule?.Name);
+            }
+        }
+        context.Response.OnStarting(() =>
+        {
+            RecordOnce(context.Response.StatusCode);
+            return Task.CompletedTask;
+        });
+
         switch (rule?.Kind)
         {
             case null:
@@ -40,7 +58,7 @@ internal static class EmulatorMiddleware
                     }
                     catch (OperationCanceledException)
                     {
-                        faults.Record(method, path, 0, rule.Name); // nobody waits for the answer any more: no effect
+                        RecordOnce(0); // nobody waits for the answer any more: no effect
                         context.Abort();
                         return;
                     }
@@ -48,14 +66,11 @@ internal static class EmulatorMiddleware
                 await next(context);
                 break;
             case FaultKind.LoseResponse:
-                if (!await HandleThenLoseAnswerAsync(context, next, rule.LostResponseMode))
-                {
-                    faults.Record(method, path, 0, rule.Name);
-                    return;
-                }
-                break;
+                await HandleThenLoseAnswerAsync(context, next, rule.LostResponseMode, () => RecordOnce(0));
+                return;
         }
-        faults.Record(method, path, context.Response.StatusCode, rule?.Name);
+        // An answer without a body starts only after this middleware returns: record it now, still before it leaves.
+        RecordOnce(context.Response.StatusCode);
     }
 
     /// <summary>Only the routes under /api/ need a live bearer token; /api/v1/info is public as in Concourse.</summary>
@@ -77,8 +92,7 @@ internal static class EmulatorMiddleware
         return context.Response.WriteAsync("not authorized", context.RequestAborted);
     }
 
-    /// <returns>false when the connection was aborted (the client gets no status at all).</returns>
-    private static async Task<bool> HandleThenLoseAnswerAsync(HttpContext context, RequestDelegate next, LostResponseMode mode)
+    private static async Task HandleThenLoseAnswerAsync(HttpContext context, RequestDelegate next, LostResponseMode mode, Action recordAbort)
     {
         // Let the route write into a sink so nothing reaches the client, then decide what the client sees.
         var realBody = context.Features.Get<IHttpResponseBodyFeature>()!;
@@ -97,13 +111,13 @@ internal static class EmulatorMiddleware
 
         if (mode == LostResponseMode.AbortConnection)
         {
+            recordAbort();
             context.Abort();
-            return false;
+            return;
         }
         context.Response.Clear();
         context.Response.StatusCode = StatusCodes.Status502BadGateway;
         context.Response.ContentType = "text/plain";
         await context.Response.WriteAsync("emulated lost response: 502 Bad Gateway", context.RequestAborted);
-        return true;
     }
 }

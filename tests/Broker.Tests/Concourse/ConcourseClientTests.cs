@@ -116,7 +116,8 @@ public sealed class ConcourseClientTests : IAsyncLifetime
     [Fact]
     public async Task Unpause_StartsThePendingBuild_WhichThenSucceeds()
     {
-        _concourse.State.BuildDuration = TimeSpan.FromMilliseconds(300);
+        _concourse.State.BuildDuration = TimeSpan.FromMilliseconds(200);
+        _concourse.State.HoldBuilds("deploy"); // so that "started" is observable however slow the machine is
         await _client.SetPipelineConfigAsync(Pipeline, ValidConfig, null, Ct);
         var pending = await _client.TriggerJobAsync(Pipeline, "deploy", Ct);
 
@@ -125,6 +126,8 @@ public sealed class ConcourseClientTests : IAsyncLifetime
         var running = await _client.GetBuildAsync(pending.Id, Ct);
         Assert.Equal("started", running?.Status);
         Assert.NotNull(running?.StartTime);
+        Assert.Null(running?.EndTime);
+        _concourse.State.ReleaseBuilds("deploy");
         var finished = await PollAsync(() => _client.GetBuildAsync(pending.Id, Ct), build => build is { IsRunning: false });
         Assert.True(finished!.Succeeded);
         Assert.NotNull(finished.EndTime);

@@ -126,6 +126,24 @@ public sealed class BrokerStack : IAsyncDisposable
         await silo.DisposeAsync();
     }
 
+    /// <summary>Waits until the first gateway reaches a silo again (after a silo was replaced).</summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        using var client = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if ((await client.GetAsync("/health/ready")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        Assert.Fail("the gateway did not reach a silo within 60 s");
+    }
+
     public static HttpClient NewClient(Uri baseAddress, string version = "2.15")
     {
         var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -53,6 +53,12 @@ public sealed class OsbClient(HttpClient http)
         while (true)
         {
             var answer = await LastOperationAsync(instanceId);
+            // Like Cloud Controller, keep polling through a 503 while a silo is being replaced.
+            if (answer.Status == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                continue;
+            }
             Assert.Equal(HttpStatusCode.OK, answer.Status);
             if (answer.Body!["state"]!.GetValue<string>() != "in progress") return answer.Body;
             if (DateTime.UtcNow > deadline) Assert.Fail($"operation on {instanceId} still in progress after timeout: {answer.Body}");

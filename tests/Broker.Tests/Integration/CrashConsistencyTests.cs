@@ -24,6 +24,7 @@ public sealed class CrashConsistencyTests(PostgresFixture postgres)
             await Task.Delay(10);
         await stack.KillSiloAsync(stack.Silos.Single());
         await stack.StartSiloAsync();
+        await stack.WaitUntilReadyAsync();
 
         var done = await osb.WaitForOperationAsync(id, TimeSpan.FromSeconds(90));
         Assert.Equal("succeeded", done["state"]!.GetValue<string>());

@@ -9,23 +9,6 @@ namespace OnDemand.Tests.Integration;
 /// </summary>
 public sealed class SiloRestartTests(PostgresFixture postgres)
 {
-    private static async Task WaitForGatewayAsync(BrokerStack stack)
-    {
-        using var client = new HttpClient { BaseAddress = stack.GatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if ((await client.GetAsync("/health/ready")).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(200);
-        }
-        Assert.Fail("the gateway did not reach a silo again within 60 s");
-    }
-
     private static (int Silo, int Gateway) PortsOf(WebApplication silo) =>
         (silo.Configuration.GetValue<int>("Orleans:SiloPort"), silo.Configuration.GetValue<int>("Orleans:GatewayPort"));
 
@@ -42,7 +25,7 @@ public sealed class SiloRestartTests(PostgresFixture postgres)
         var (siloPort, gatewayPort) = PortsOf(silo);
         await stack.StopSiloAsync(silo);
         await stack.StartSiloAsync(siloPort, gatewayPort);
-        await WaitForGatewayAsync(stack);
+        await stack.WaitUntilReadyAsync();
 
         var fetched = await osb.FetchAsync(id);
         Assert.Equal(HttpStatusCode.OK, fetched.Status);
@@ -67,7 +50,7 @@ public sealed class SiloRestartTests(PostgresFixture postgres)
         await stack.KillSiloAsync(stack.Silos.Single());
         await stack.StartSiloAsync();
         concourse.State.ReleaseBuilds("deploy");
-        await WaitForGatewayAsync(stack);
+        await stack.WaitUntilReadyAsync();
 
         Assert.Equal("succeeded", (await osb.WaitForOperationAsync(id, TimeSpan.FromSeconds(60)))["state"]!.GetValue<string>());
         Assert.Single(concourse.State.GetBuilds($"ondemand-{id}", "deploy"));
