@@ -139,8 +139,10 @@ public sealed partial class ClusterGrain
 
         var pipeline = S.Pipeline;
         var current = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
-        if (current is not null && pipeline.ConfigVersion is { } known && current.Version != known
-            && !(operation.ConfigPutSent && current.Version == known + 1))
+        // Config versions come from a counter shared by all pipelines: only "different from ours" means anything.
+        // While our own PUT may have landed unseen (ConfigPutSent), a newer version is presumed ours.
+        if (current is not null && pipeline.ConfigVersion is { } known && current.Version != known && !operation.ConfigPutSent
+            && !JsonNode.DeepEquals(JsonNode.Parse(current.ConfigJson), JsonNode.Parse(rendered!.ConfigJson)))
         {
             // Someone else changed the pipeline since the broker set it: report, never overwrite blindly. The
             // version is acknowledged so that the user's retry, once an operator has looked, goes through.

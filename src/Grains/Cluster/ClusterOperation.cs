@@ -24,7 +24,7 @@ public sealed class ClusterOperation
     /// <summary>Consecutive transient failures, for back-off.</summary>
     [Id(14)] public int Attempts { get; set; }
     [Id(15)] public DateTimeOffset NextAttemptAt { get; set; }
-    /// <summary>We sent a config PUT whose answer we may not have seen: a version one higher than ours is ours.</summary>
+    /// <summary>We sent a config PUT whose answer we may not have seen: a newer version is presumed ours.</summary>
     [Id(16)] public bool ConfigPutSent { get; set; }
     [Id(17)] public string? RequestedBy { get; set; }
 

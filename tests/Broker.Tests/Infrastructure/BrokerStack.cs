@@ -103,10 +103,23 @@ public sealed class BrokerStack : IAsyncDisposable
         _gateways.Add(gateway);
         if (_gateways.Count == 1)
         {
+            Client?.Dispose();
             GatewayUrl = new Uri(url);
             Client = NewClient(GatewayUrl);
         }
         return gateway;
+    }
+
+    /// <summary>Redeploys the broker with changed settings (e.g. a new catalog): every silo and gateway is replaced.</summary>
+    public async Task RedeployAsync(IDictionary<string, string?> changes)
+    {
+        foreach (var (key, value) in changes) _settings[key] = value;
+        foreach (var gateway in _gateways.ToList()) { await gateway.StopAsync(); await gateway.DisposeAsync(); }
+        _gateways.Clear();
+        foreach (var silo in _silos.ToList()) await StopSiloAsync(silo);
+        await StartSiloAsync();
+        await StartGatewayAsync();
+        await WaitUntilReadyAsync();
     }
 
     /// <summary>Stops a silo the hard way for its grains: they are not deactivated gracefully first.</summary>
