@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains;
 using OnDemand.Grains.Interfaces.Hosting;
@@ -40,7 +39,7 @@ public static class SiloApplication
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
             // Failure detection is tunable per deployment (Orleans:Membership:ProbeTimeout, NumVotesForDeathDeclaration, ...).
             silo.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
-            silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIP), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+            silo.ConfigureEndpoints(settings.AdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: settings.ListenOnAnyHostAddress);
             silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             silo.AddAdoNetGrainStorage(StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
