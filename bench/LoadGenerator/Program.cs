@@ -2,7 +2,8 @@
 //
 //   clusters   create --count cluster instances through OSB PUT (at most --concurrency PUTs in flight), poll every
 //              instance's last_operation until it is succeeded or failed, report wall time, creates/s and PUT latency;
-//              --replay then PUTs every created instance again (idempotent 200, no storage write) as a baseline.
+//              --replay then PUTs every created instance again (idempotent 200, no storage write) as a baseline,
+//              --replay-passes N times over.
 //   databases  create --per-cluster databases in each of --clusters clusters (created first, or --existing-clusters
 //              PREFIX made by an earlier `clusters --prefix PREFIX` run), with parameters {"cluster": "<instance name>"}
 //              in the cluster's space; the same measurements.
@@ -42,7 +43,7 @@ namespace OnDemand.LoadGenerator
         public const string Usage =
             "usage: loadgen clusters|databases [--url U] [--username U] [--password P] [--count N] [--concurrency C]\n" +
             "         [--poll-concurrency C] [--poll-interval-ms MS] [--timeout-seconds S] [--prefix ID] [--org O] [--space S]\n" +
-            "         [--service-id ID] [--plan-id ID] [--replay] [--out FILE] [--quiet]\n" +
+            "         [--service-id ID] [--plan-id ID] [--replay] [--replay-passes N] [--out FILE] [--quiet]\n" +
             "       databases only: [--clusters N] [--per-cluster N] [--database-plan-id ID] [--existing-clusters PREFIX]";
 
         public string Command { get; private set; } = "";
@@ -64,6 +65,7 @@ namespace OnDemand.LoadGenerator
         public int PerCluster { get; private set; } = 10;
         public string? ExistingClusters { get; private set; }
         public bool Replay { get; private set; }
+        public int ReplayPasses { get; private set; } = 1;
         public string? Out { get; private set; }
         public bool Quiet { get; private set; }
 
@@ -95,6 +97,7 @@ namespace OnDemand.LoadGenerator
                     case "--per-cluster": o.PerCluster = Int(); break;
                     case "--existing-clusters": o.ExistingClusters = Value(); break;
                     case "--replay": o.Replay = true; break;
+                    case "--replay-passes": o.Replay = true; o.ReplayPasses = Int(); break;
                     case "--out": o.Out = Value(); break;
                     case "--quiet": o.Quiet = true; break;
                     default: throw new FormatException($"unknown flag '{args[i]}'");

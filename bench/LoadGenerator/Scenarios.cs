@@ -149,14 +149,14 @@ internal static class Scenarios
     /// <summary>The same PUTs again: each instance exists, so the broker answers 200 without writing anything.</summary>
     private static async Task<PhaseResult> ReplayAsync(OsbClient client, IReadOnlyList<Target> targets, Options o)
     {
-        Progress(o, $"replay: PUT {targets.Count} existing instances again");
-        var outcomes = targets.Select(_ => new Outcome()).ToArray();
+        Progress(o, $"replay: PUT {targets.Count} existing instances again, {o.ReplayPasses} time(s)");
+        var outcomes = Enumerable.Range(0, targets.Count * o.ReplayPasses).Select(_ => new Outcome()).ToArray();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, targets.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, outcomes.Length), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency }, async (i, _) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var (status, _) = await client.ProvisionAsync(targets[i]);
+            var (status, _) = await client.ProvisionAsync(targets[i % targets.Count]);
             outcomes[i].PutMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             outcomes[i].PutStatus = status;
             outcomes[i].State = status == 200 ? "succeeded" : "rejected";

@@ -16,7 +16,8 @@ public static class GatewayApplication
 {
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json sits next to the binaries, wherever the process is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
         var configuration = builder.Configuration;
         builder.Services.Configure<GatewaySettings>(configuration.GetSection(GatewaySettings.Section));

@@ -4,12 +4,14 @@ namespace OnDemand.BrokerGateway.Osb;
 public static class OsbJson
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
+    // Descriptions are read by people: keep quotes and apostrophes readable (HTML-safety is not needed in JSON bodies).
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Task Write(HttpContext context, int statusCode, JsonNode body)
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json";
-        using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        using var writer = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
         body.WriteTo(writer);
         writer.Flush();
         return Task.CompletedTask;
