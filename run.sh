@@ -64,9 +64,11 @@ dotnet "$(bin src/Silo OnDemand.Silo.dll)" migrate
 if [[ -z "${Concourse__Url:-}" ]]; then
   say "no Concourse__Url: starting the Concourse API EMULATOR on 127.0.0.1:$EMULATOR_PORT (builds take ${EMULATOR_BUILD_SECONDS}s; not a real Concourse)"
   dotnet "$(bin tests/ConcourseEmulator OnDemand.ConcourseEmulator.dll)" --port "$EMULATOR_PORT" --build-seconds "$EMULATOR_BUILD_SECONDS" \
-    --username admin --password admin --team main >"$LOG_DIR/concourse-emulator.log" 2>&1 &
+    --username admin --password admin --team main --state-file "$DATA_DIR/concourse-emulator.json" \
+    --cluster-postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=postgres" >"$LOG_DIR/concourse-emulator.log" 2>&1 &
   pids+=($!)
   export Concourse__Url="http://127.0.0.1:$EMULATOR_PORT" Concourse__Team=main Concourse__Username=admin Concourse__Password=admin
+  export CredHub__Url="http://127.0.0.1:$EMULATOR_PORT/credhub" CredHub__UaaUrl="http://127.0.0.1:$EMULATOR_PORT/uaa" CredHub__ClientId=broker CredHub__ClientSecret=broker-secret
 fi
 
 export Broker__Username="$BROKER_USERNAME" Broker__Password="$BROKER_PASSWORD" Broker__DashboardSecret="$DASHBOARD_SECRET"

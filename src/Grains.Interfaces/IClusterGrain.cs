@@ -25,6 +25,25 @@ public interface IClusterGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Fetch")]
     Task<InstanceView> Fetch();
 
+    /// <summary>A database asks to live in this cluster; recorded before the database does anything.</summary>
+    [Alias("RegisterDatabase")]
+    Task<ChildStepResult> RegisterDatabase(ChildDatabaseRequest request);
+
+    /// <summary>Creates the registered database inside the cluster, unless the cluster is busy (Waiting).</summary>
+    [Alias("CreateDatabase")]
+    Task<ChildStepResult> CreateDatabase(string databaseId);
+
+    /// <summary>Drops the database inside the cluster, then forgets it; a failure leaves it registered.</summary>
+    [Alias("DeleteDatabase")]
+    Task<ChildStepResult> DeleteDatabase(string databaseId);
+
+    /// <summary>Creates an account for a binding of a database of this cluster; Done carries the credentials.</summary>
+    [Alias("CreateBinding")]
+    Task<ChildStepResult> CreateBinding(string databaseId, string bindingId);
+
+    [Alias("DeleteBinding")]
+    Task<ChildStepResult> DeleteBinding(string databaseId, string bindingId);
+
     /// <summary>Null when the instance does not exist.</summary>
     [AlwaysInterleave, Alias("GetDashboard")]
     Task<ClusterDashboardView?> GetDashboard();

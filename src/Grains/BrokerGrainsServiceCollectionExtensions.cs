@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Databases;
 using OnDemand.Grains.Interfaces.Hosting;
 using OnDemand.Grains.Pipelines;
 
@@ -10,7 +12,7 @@ namespace OnDemand.Grains;
 
 public static class BrokerGrainsServiceCollectionExtensions
 {
-    /// <summary>What the grains need from their silo: the catalog, Concourse, templates, alerts and lifecycle settings.</summary>
+    /// <summary>What the grains need from their silo: the catalog, Concourse, templates, alerts, CredHub, database provisioners.</summary>
     public static IServiceCollection AddBrokerGrains(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(_ => CatalogLoader.LoadFile(BrokerConfigPath.Resolve(configuration[BrokerConfigPath.Key])));
@@ -21,6 +23,13 @@ public static class BrokerGrainsServiceCollectionExtensions
         services.AddSingleton<IPipelineRenderer, PipelineRenderer>();
         services.AddSingleton<PipelineTemplates>();
         services.AddSingleton<IAlertSender, SlackAlertSender>();
+        services.Configure<CredHubOptions>(configuration.GetSection(CredHubOptions.Section));
+        services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
+        services.AddSingleton<ICredentialStore, CredHubCredentialStore>();
+        services.AddSingleton<IDatabaseProvisioner, PostgresDatabaseProvisioner>();
+        services.AddSingleton<DatabaseProvisioning>();
+        // The host provides Data Protection (the silo keeps its key ring in PostgreSQL).
+        services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using OnDemand.Grains;
 using OnDemand.Grains.Interfaces.Hosting;
+using Microsoft.AspNetCore.DataProtection;
+using OnDemand.Silo.Security;
 using OnDemand.Silo.Storage;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -35,6 +37,9 @@ public static class SiloApplication
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
         builder.Services.AddBrokerGrains(configuration);
+        builder.Services.AddDataProtection()
+            .SetApplicationName("OnDemand.Orleans")
+            .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString));
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });

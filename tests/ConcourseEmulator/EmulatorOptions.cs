@@ -36,4 +36,33 @@ public sealed class EmulatorOptions
 
     /// <summary>Replaces the console logger (e.g. to route the emulator's log into a test's output).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
+
+    /// <summary>The UAA client the fake CredHub accepts (client credentials grant on {Url}uaa/oauth/token).</summary>
+    public string CredHubClientId { get; set; } = "broker";
+
+    public string CredHubClientSecret { get; set; } = "broker-secret";
+
+    /// <summary>The expires_in of tokens of the fake UAA (UAA's default for clients is 12 h).</summary>
+    public TimeSpan CredHubTokenLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// A PostgreSQL superuser connection string standing in for the clusters' database servers. When set, a
+    /// succeeded deploy build creates the cluster's admin role from CredHub and a succeeded delete build drops it
+    /// with its databases (see <see cref="ClusterDeploymentEmulator"/>). Null: builds only change status.
+    /// </summary>
+    public string? ClusterPostgres { get; set; }
+
+    /// <summary>The jobs <see cref="ClusterDeploymentEmulator"/> acts on (the catalog's deploy_job / delete_job).</summary>
+    public string ClusterDeployJob { get; set; } = "deploy";
+
+    public string ClusterDeleteJob { get; set; } = "delete";
+
+    /// <summary>
+    /// A JSON file holding teams, pipelines, jobs, builds and CredHub values: loaded at start when it exists, saved
+    /// (atomically, at most every <see cref="StateSaveInterval"/>) after changes and at shutdown. Null: memory only.
+    /// The file holds secrets; it is created readable by its owner only.
+    /// </summary>
+    public string? StateFile { get; set; }
+
+    public TimeSpan StateSaveInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -25,11 +25,14 @@ public sealed class EmulatorState
     private readonly ConcurrentDictionary<long, EmulatedBuild> _running = new();
     private readonly ConcurrentDictionary<(string Pipeline, string Job), ConcurrentQueue<string>> _scripts = new();
     private readonly ConcurrentDictionary<string, byte> _heldJobs = new(StringComparer.Ordinal);
+    // Builds whose DecideOutcome is still running; touched under the build's pipeline gate.
+    private readonly ConcurrentDictionary<long, BuildDecision> _decisions = new();
     private long _lastPipelineId;
     private long _lastBuildId;
     // Concourse draws config versions from one global sequence: a client must not assume "previous + 1".
     private long _lastConfigVersion;
     private long _buildDurationTicks;
+    private long _changes;
 
     internal EmulatorState(EmulatorOptions options, ILogger logger)
     {
@@ -45,6 +48,16 @@ public sealed class EmulatorState
     /// finisher). Handlers must be quick and thread-safe; an exception in one is logged and does not reach the emulator.
     /// </summary>
     public event Action<BuildFinished>? BuildFinished;
+
+    /// <summary>
+    /// Decides how a build ends, like the work of a real build would: consulted once when a build's run time is over
+    /// (not for aborts), with the build as it would end (<see cref="EmulatedBuildInfo.Status"/> = succeeded, or the
+    /// scripted outcome). The task's result is the final status, or null to keep that one. Until the task completes
+    /// the build stays <c>started</c>, so nobody sees it succeed before its work is done; a faulted task makes it
+    /// <c>errored</c>, a canceled one leaves it started (asked again later). Called under the pipeline's gate: it
+    /// must return at once (a completed task when it needs no I/O, else e.g. Task.Run). Null: builds just end.
+    /// </summary>
+    public Func<EmulatedBuildInfo, Task<string?>>? DecideOutcome { get; set; }
 
     /// <summary>Run time of builds started from now on. Zero: a build finishes in the request that starts it.</summary>
     public TimeSpan BuildDuration
@@ -64,7 +77,10 @@ public sealed class EmulatorState
     public void AddTeam(string team)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(team);
-        _teams.TryAdd(team, 0);
+        if (_teams.TryAdd(team, 0))
+        {
+            MarkChanged();
+        }
     }
 
     public bool TeamExists(string team) => _teams.ContainsKey(team);
@@ -227,6 +243,7 @@ public sealed class EmulatorState
                 ApplyConfig(created, configJson, jobs, now);
                 if (_pipelines.TryAdd((team, name), created))
                 {
+                    MarkChanged();
                     return SaveConfigResult.Created;
                 }
                 continue; // someone created it meanwhile: save against theirs, with the version check
@@ -245,6 +262,7 @@ public sealed class EmulatorState
                 }
                 ApplyConfig(pipeline, configJson, jobs, now);
                 pipeline.Archived = false;
+                MarkChanged();
                 return SaveConfigResult.Updated;
             }
         }
@@ -297,6 +315,7 @@ public sealed class EmulatorState
             {
                 job.Active = false;
             }
+            MarkChanged();
             return PipelineActionResult.Done;
         }
     }
@@ -318,6 +337,7 @@ public sealed class EmulatorState
             }
             pipeline.PendingBuilds.Clear();
         }
+        MarkChanged();
         return true;
     }
 
@@ -358,6 +378,7 @@ public sealed class EmulatorState
                 NextScriptedOutcome(pipeline.Name, job.Name));
             job.Builds.Add(build);
             _builds[build.Id] = build;
+            MarkChanged();
             if (pipeline.Paused)
             {
                 pipeline.PendingBuilds.Add(build);
@@ -499,6 +520,7 @@ public sealed class EmulatorState
             var now = _clock.GetUtcNow();
             change(pipeline, now, finished);
             pipeline.LastUpdated = now;
+            MarkChanged();
         }
         Raise(finished);
         return PipelineActionResult.Done;
@@ -533,6 +555,7 @@ public sealed class EmulatorState
         build.FinishDue = now + BuildDuration;
         build.ConfigAtStart = build.Pipeline.ConfigJson;
         _running[build.Id] = build;
+        MarkChanged();
         TryFinish(build, now, finished);
     }
 
@@ -543,8 +566,98 @@ public sealed class EmulatorState
         {
             return;
         }
-        // The end is when it was due, not when someone happened to look.
-        Finish(build, build.ScriptedOutcome ?? BuildStatus.Succeeded, build.FinishDue, finished);
+        var outcome = build.ScriptedOutcome ?? BuildStatus.Succeeded;
+        // The end is when it was due, not when someone happened to look (or when its work was done, if later).
+        var endedAt = build.FinishDue;
+        if (DecideOutcome is { } decide)
+        {
+            if (!_decisions.TryGetValue(build.Id, out var decision))
+            {
+                decision = StartDecision(build, outcome, decide);
+            }
+            if (decision.State != DecisionState.Done)
+            {
+                return; // still working, or canceled: asked again on a later pass
+            }
+            _decisions.TryRemove(build.Id, out _);
+            outcome = decision.Outcome ?? outcome;
+            if (decision.DoneAt > endedAt)
+            {
+                endedAt = decision.DoneAt;
+            }
+        }
+        Finish(build, outcome, endedAt, finished);
+    }
+
+    /// <summary>Caller holds the pipeline's gate. Runs the decider; a decision still in progress is kept in _decisions.</summary>
+    private BuildDecision StartDecision(EmulatedBuild build, string outcome, Func<EmulatedBuildInfo, Task<string?>> decide)
+    {
+        var decision = new BuildDecision();
+        Task<string?> task;
+        try
+        {
+            task = decide(build.Snapshot() with { Status = outcome });
+        }
+        catch (Exception ex)
+        {
+            task = Task.FromException<string?>(ex);
+        }
+        if (task.IsCompleted)
+        {
+            Complete(build, decision, task);
+            return decision;
+        }
+        _decisions[build.Id] = decision;
+        // Not ExecuteSynchronously: the continuation must never run inline under this gate.
+        _ = task.ContinueWith(done => OnDecided(build, decision, done), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return decision;
+    }
+
+    private void OnDecided(EmulatedBuild build, BuildDecision decision, Task<string?> task)
+    {
+        var finished = new List<BuildFinished>();
+        lock (build.Pipeline.Gate)
+        {
+            Complete(build, decision, task);
+            if (decision.State == DecisionState.Canceled || build.Pipeline.Deleted)
+            {
+                _decisions.TryRemove(build.Id, out _);
+            }
+            else
+            {
+                TryFinish(build, _clock.GetUtcNow(), finished);
+                if (BuildStatus.IsFinal(build.Status))
+                {
+                    _decisions.TryRemove(build.Id, out _); // aborted meanwhile: the decision is moot
+                }
+            }
+        }
+        Raise(finished);
+    }
+
+    /// <summary>Caller holds the pipeline's gate.</summary>
+    private void Complete(EmulatedBuild build, BuildDecision decision, Task<string?> task)
+    {
+        decision.DoneAt = _clock.GetUtcNow();
+        if (task.IsCanceled)
+        {
+            decision.State = DecisionState.Canceled;
+            return;
+        }
+        decision.State = DecisionState.Done;
+        if (task.IsFaulted)
+        {
+            _logger.LogError(task.Exception.GetBaseException(), "Deciding the outcome of build {BuildId} failed; it errors", build.Id);
+            decision.Outcome = BuildStatus.Errored;
+        }
+        else if (task.Result is { } status && !BuildStatus.IsFinal(status))
+        {
+            _logger.LogError("The outcome decided for build {BuildId} is not a final status: '{Status}'; ignored", build.Id, status);
+        }
+        else
+        {
+            decision.Outcome = task.Result;
+        }
     }
 
     private void Finish(EmulatedBuild build, string status, DateTimeOffset endedAt, List<BuildFinished> finished)
@@ -552,9 +665,12 @@ public sealed class EmulatorState
         build.Status = status;
         build.EndedAt = endedAt;
         _running.TryRemove(build.Id, out _);
+        MarkChanged();
         finished.Add(new BuildFinished(
             build.Id, build.Pipeline.Team, build.Pipeline.Name, build.Job.Name, build.Name, status, build.ConfigAtStart));
     }
+
+    private void MarkChanged() => Interlocked.Increment(ref _changes);
 
     private string? NextScriptedOutcome(string pipeline, string job)
     {
@@ -586,6 +702,122 @@ public sealed class EmulatorState
                 }
             }
         }
+    }
+
+    /// <summary>Bumped on every change worth saving (the state file saver polls it).</summary>
+    internal long ChangeCount => Interlocked.Read(ref _changes);
+
+    /// <summary>Everything a restart must keep; each pipeline is copied under its own gate.</summary>
+    internal StateFileContent Export()
+    {
+        var pipelines = new List<StateFilePipeline>();
+        foreach (var pipeline in _pipelines.Values)
+        {
+            lock (pipeline.Gate)
+            {
+                if (pipeline.Deleted)
+                {
+                    continue;
+                }
+                pipelines.Add(new StateFilePipeline(
+                    pipeline.Id, pipeline.Team, pipeline.Name, pipeline.Paused, pipeline.Archived, pipeline.ConfigVersion,
+                    pipeline.ConfigJson, pipeline.LastUpdated,
+                    pipeline.Jobs.Values.Select(job => new StateFileJob(
+                        job.Name, job.Active, job.DisableManualTrigger, job.LastBuildNumber,
+                        job.Builds.Select(build => new StateFileBuild(
+                            build.Id, build.Name, build.Status, build.ScriptedOutcome, build.StartedAt,
+                            build.Status == BuildStatus.Started ? build.FinishDue : null, build.EndedAt, build.ConfigAtStart)).ToList())).ToList()));
+            }
+        }
+        pipelines.Sort((a, b) => a.Id.CompareTo(b.Id));
+        // Read after the pipelines: every id saved above is at most these.
+        return new StateFileContent
+        {
+            LastPipelineId = Interlocked.Read(ref _lastPipelineId),
+            LastBuildId = Interlocked.Read(ref _lastBuildId),
+            LastConfigVersion = Interlocked.Read(ref _lastConfigVersion),
+            Teams = _teams.Keys.Order(StringComparer.Ordinal).ToList(),
+            Pipelines = pipelines,
+        };
+    }
+
+    /// <summary>Restores an <see cref="Export"/> into this (new, not yet serving) state. Running builds go on running.</summary>
+    internal void Import(StateFileContent content)
+    {
+        foreach (var team in content.Teams)
+        {
+            AddTeam(team);
+        }
+        long maxPipelineId = 0, maxBuildId = 0, maxConfigVersion = 0;
+        foreach (var saved in content.Pipelines)
+        {
+            if (!TeamExists(saved.Team))
+            {
+                AddTeam(saved.Team);
+            }
+            var pipeline = new EmulatedPipeline(saved.Id, saved.Team, saved.Name)
+            {
+                Paused = saved.Paused,
+                Archived = saved.Archived,
+                ConfigVersion = saved.ConfigVersion,
+                ConfigJson = saved.ConfigJson,
+                LastUpdated = saved.LastUpdated,
+            };
+            var pending = new List<EmulatedBuild>();
+            foreach (var savedJob in saved.Jobs)
+            {
+                var job = new EmulatedJob(savedJob.Name)
+                {
+                    Active = savedJob.Active,
+                    DisableManualTrigger = savedJob.DisableManualTrigger,
+                    LastBuildNumber = savedJob.LastBuildNumber,
+                };
+                pipeline.Jobs[job.Name] = job;
+                foreach (var savedBuild in savedJob.Builds.OrderBy(build => build.Id))
+                {
+                    if (savedBuild.Status is not (BuildStatus.Pending or BuildStatus.Started) && !BuildStatus.IsFinal(savedBuild.Status))
+                    {
+                        throw new InvalidDataException($"Build {savedBuild.Id} has an unknown status '{savedBuild.Status}'.");
+                    }
+                    var build = new EmulatedBuild(savedBuild.Id, pipeline, job, savedBuild.Name, savedBuild.ScriptedOutcome)
+                    {
+                        Status = savedBuild.Status,
+                        StartedAt = savedBuild.StartedAt,
+                        FinishDue = savedBuild.FinishDue ?? savedBuild.EndedAt ?? savedBuild.StartedAt ?? default,
+                        EndedAt = savedBuild.EndedAt,
+                        ConfigAtStart = savedBuild.ConfigAtStart,
+                    };
+                    job.Builds.Add(build);
+                    _builds[build.Id] = build;
+                    if (build.Status == BuildStatus.Started)
+                    {
+                        _running[build.Id] = build;
+                    }
+                    else if (build.Status == BuildStatus.Pending)
+                    {
+                        pending.Add(build);
+                    }
+                    maxBuildId = Math.Max(maxBuildId, build.Id);
+                }
+            }
+            pipeline.PendingBuilds.AddRange(pending.OrderBy(build => build.Id));
+            _pipelines[(pipeline.Team, pipeline.Name)] = pipeline;
+            maxPipelineId = Math.Max(maxPipelineId, pipeline.Id);
+            maxConfigVersion = Math.Max(maxConfigVersion, pipeline.ConfigVersion);
+        }
+        _lastPipelineId = Math.Max(content.LastPipelineId, maxPipelineId);
+        _lastBuildId = Math.Max(content.LastBuildId, maxBuildId);
+        _lastConfigVersion = Math.Max(content.LastConfigVersion, maxConfigVersion);
+    }
+
+    private enum DecisionState { Pending, Done, Canceled }
+
+    /// <summary>The state of one DecideOutcome call; guarded by the build's pipeline gate.</summary>
+    private sealed class BuildDecision
+    {
+        public DecisionState State { get; set; }
+        public string? Outcome { get; set; }
+        public DateTimeOffset DoneAt { get; set; }
     }
 
     private static EmulatedPipelineInfo Snapshot(EmulatedPipeline pipeline) => new(

@@ -1,6 +1,20 @@
 // Concourse API EMULATOR - not a real Concourse. Runs the in-process emulator standalone for local runs and benchmarks:
 //
 //   dotnet run --project tests/ConcourseEmulator -- --port 8090 --build-seconds 3 --username admin --password admin --team main
+//       [--state-file .data/concourse-emulator.json] [--cluster-postgres "Host=...;Username=postgres;Password=...;Database=postgres"]
+//       [--credhub-client-id broker --credhub-client-secret broker-secret]
+//
+// --state-file keeps teams, pipelines, jobs, builds and CredHub values across restarts (builds running at a stop go on
+// running after the restart). --cluster-postgres (a superuser connection) makes a succeeded deploy build create the
+// cluster's admin role from CredHub's ((admin_username))/((admin_password)), failing the build when they are missing,
+// and a succeeded delete build drop that role and its databases.
+//
+// The same port serves a fake CredHub (CredHub:Url = http://127.0.0.1:8090/credhub) and its UAA
+// (CredHub:UaaUrl = http://127.0.0.1:8090/uaa, client credentials grant, client broker / broker-secret by default):
+//   POST   /uaa/oauth/token                                    client credentials (HTTP Basic) -> access_token, expires_in
+//   PUT    /credhub/api/v1/data                                {"name":"/concourse/main/p/var","type":"value","value":"..."}
+//   GET    /credhub/api/v1/data?name=/concourse/main/p/var&current=true
+//   DELETE /credhub/api/v1/data?name=/concourse/main/p/var
 //
 // It serves the Concourse routes of docs/concourse-api.md (token endpoint, pipelines, config, jobs, builds) and, without
 // auth, these control routes (204 on success, 400 with a reason on bad input):
@@ -43,6 +57,18 @@ try
             case "--team":
                 options.Team = Value();
                 break;
+            case "--state-file":
+                options.StateFile = Value();
+                break;
+            case "--cluster-postgres":
+                options.ClusterPostgres = Value();
+                break;
+            case "--credhub-client-id":
+                options.CredHubClientId = Value();
+                break;
+            case "--credhub-client-secret":
+                options.CredHubClientSecret = Value();
+                break;
             case "--quiet":
                 options.MinimumLogLevel = LogLevel.Warning;
                 break;
@@ -55,9 +81,23 @@ catch (Exception ex) when (ex is FormatException or OverflowException)
 {
     Console.Error.WriteLine($"Invalid arguments: {ex.Message}");
     Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
+    Console.Error.WriteLine("       [--state-file PATH] [--cluster-postgres CONNECTION-STRING] [--credhub-client-id broker] [--credhub-client-secret broker-secret]");
     return 2;
 }
 
-await using var server = await ConcourseEmulatorServer.StartAsync(options);
-await server.WaitForShutdownAsync();
+ConcourseEmulatorServer server;
+try
+{
+    server = await ConcourseEmulatorServer.StartAsync(options);
+}
+catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
+{
+    // A damaged state file or a malformed --cluster-postgres: say so plainly, and leave the file as it is.
+    Console.Error.WriteLine($"The emulator cannot start: {ex.Message}");
+    return 1;
+}
+await using (server)
+{
+    await server.WaitForShutdownAsync();
+}
 return 0;

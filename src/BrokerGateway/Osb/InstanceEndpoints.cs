@@ -32,11 +32,12 @@ public static class InstanceEndpoints
         if (catalog.FindPlan(serviceId, planId) is not var (_, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
         if (OsbRequest.Parameters(body!, out var parameters) is { } e5) return e5;
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
-        if (plan.Kind == PlanKind.Database) return DatabasePlansNotAvailable(plan);
         if (schemas.ValidateCreate(plan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
 
         var provision = new ProvisionRequest(serviceId, planId, parameters.ToJsonString(), OsbRequest.MaintenanceInfoVersion(body!),
             OsbRequest.Context(body!, organizationGuid, spaceGuid), userId);
+        if (plan.Kind == PlanKind.Database)
+            return OutcomeResponses.ToResult(await grains.GetGrain<IDatabaseGrain>(instanceId).Provision(provision));
         var result = await grains.GetGrain<IClusterGrain>(instanceId).Provision(provision);
         return OutcomeResponses.ToResult(result, links.For(request, instanceId));
     }
@@ -55,17 +56,19 @@ public static class InstanceEndpoints
         if (OsbRequest.Parameters(body!, out var parameters) is { } e2) return e2;
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
 
-        // The plan whose schema applies: the target, else the current one (as the platform or the instance says).
+        // The plan whose schema applies: the current one (as the platform or the instance says), else the target.
         var previousPlanId = body!["previous_values"] is JsonObject previous ? OsbRequest.String(previous, "plan_id") : null;
-        var grain = grains.GetGrain<IClusterGrain>(instanceId);
-        var schemaPlanId = planId ?? previousPlanId ?? (await grain.Fetch()).PlanId;
-        var schemaPlan = schemaPlanId is null ? null : service.FindPlan(schemaPlanId);
-        if (schemaPlan?.Kind == PlanKind.Database) return DatabasePlansNotAvailable(schemaPlan);
-        if (parameters.Count > 0 && schemaPlan is not null && schemas.ValidateUpdate(schemaPlan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
+        var current = previousPlanId is null ? await InstanceRouter.FetchAsync(grains, instanceId) : null;
+        var schemaPlan = service.FindPlan(previousPlanId ?? current?.PlanId ?? planId ?? "");
+        var targetPlan = planId is null ? schemaPlan : service.FindPlan(planId);
+        if (parameters.Count > 0 && targetPlan is not null && schemas.ValidateUpdate(targetPlan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
 
         var update = new UpdateRequest(serviceId, planId, body.ContainsKey("parameters") ? parameters.ToJsonString() : null,
             OsbRequest.MaintenanceInfoVersion(body), OsbRequest.UpdateContext(body), userId);
-        return OutcomeResponses.ToResult(await grain.Update(update));
+        var result = (schemaPlan ?? targetPlan)?.Kind == PlanKind.Database
+            ? await grains.GetGrain<IDatabaseGrain>(instanceId).Update(update)
+            : await grains.GetGrain<IClusterGrain>(instanceId).Update(update);
+        return OutcomeResponses.ToResult(result);
     }
 
     private static async Task<IResult> Deprovision(string instanceId, HttpRequest request, BrokerCatalog catalog, IGrainFactory grains)
@@ -78,17 +81,18 @@ public static class InstanceEndpoints
         if (planId.Length == 0) return OsbError.BadRequest("plan_id is required");
         if (catalog.FindPlan(serviceId, planId) is not var (_, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
-        // Orphan mitigation deletes for database plans must succeed: nothing of theirs exists yet.
-        if (plan.Kind == PlanKind.Database) return OsbJson.Empty(StatusCodes.Status410Gone);
 
-        var result = await grains.GetGrain<IClusterGrain>(instanceId).Deprovision(new DeprovisionRequest(serviceId, planId, userId));
+        var deprovision = new DeprovisionRequest(serviceId, planId, userId);
+        var result = plan.Kind == PlanKind.Database
+            ? await grains.GetGrain<IDatabaseGrain>(instanceId).Deprovision(deprovision)
+            : await grains.GetGrain<IClusterGrain>(instanceId).Deprovision(deprovision);
         return OutcomeResponses.ToResult(result);
     }
 
     private static async Task<IResult> Fetch(string instanceId, HttpRequest request, IGrainFactory grains, DashboardLinks links)
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
-        var view = await grains.GetGrain<IClusterGrain>(instanceId).Fetch();
+        var view = await InstanceRouter.FetchAsync(grains, instanceId);
         return view.Outcome switch
         {
             FetchOutcome.Found => OsbJson.Result(StatusCodes.Status200OK, new JsonObject
@@ -104,10 +108,10 @@ public static class InstanceEndpoints
         };
     }
 
-    private static async Task<IResult> LastOperation(string instanceId, HttpRequest request, IGrainFactory grains)
+    private static async Task<IResult> LastOperation(string instanceId, HttpRequest request, IGrainFactory grains, BrokerCatalog catalog)
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
-        var view = await grains.GetGrain<IClusterGrain>(instanceId).GetLastOperation(request.Query["operation"]);
+        var view = await InstanceRouter.LastOperationAsync(grains, catalog, instanceId, request.Query["service_id"], request.Query["plan_id"], request.Query["operation"]);
         if (!view.Found) return OsbError.NotFound($"service instance {instanceId} does not exist");
         return OsbJson.Result(StatusCodes.Status200OK, new JsonObject
         {
@@ -121,6 +125,4 @@ public static class InstanceEndpoints
         });
     }
 
-    private static OsbError DatabasePlansNotAvailable(ServicePlan plan) => OsbError.BadRequest(
-        $"database plan {plan.Name} is not available yet on this broker: create a cluster (e.g. cluster-small) for now");
 }

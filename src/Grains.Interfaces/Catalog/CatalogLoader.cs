@@ -65,9 +65,17 @@ public static class CatalogLoader
             PlanUpdateable = servicePlanUpdateable,
             Tags = (node["tags"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").ToList() ?? [],
             Metadata = node["metadata"]?.DeepClone() as JsonObject,
+            Databases = node["databases"] is JsonObject databases ? ReadDatabases(databases, $"{at}.databases") : null,
             Pipeline = new ClusterPipelineSettings(templatePath, Optional(pipeline, "deploy_job") ?? "deploy", Optional(pipeline, "delete_job") ?? "delete"),
             Plans = plans,
         };
+    }
+
+    private static DatabaseSettings ReadDatabases(JsonObject node, string at)
+    {
+        var port = node["admin_port"]?.GetValue<long>() ?? 0;
+        if (port is <= 0 or > 65535) throw new CatalogException($"{at}.admin_port must be a TCP port");
+        return new DatabaseSettings(Required(node, "provisioner", at), Required(node, "admin_host", at), (int)port, Optional(node, "admin_database") ?? "postgres");
     }
 
     private static ServicePlan ReadPlan(JsonObject node, string at, bool serviceBindable, bool servicePlanUpdateable)

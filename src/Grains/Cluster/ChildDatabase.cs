@@ -9,4 +9,6 @@ public sealed class ChildDatabase
     [Id(2)] public string PlanId { get; set; } = "";
     [Id(3)] public string State { get; set; } = "";
     [Id(4)] public int Bindings { get; set; }
+    [Id(5)] public List<string> BindingIds { get; set; } = [];
+    [Id(6)] public string ServiceId { get; set; } = "";
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains.Cluster;
@@ -77,19 +78,24 @@ public sealed partial class ClusterGrain
             await AdvanceAsync(operation, cancellationToken);
             operation.Attempts = 0;
         }
-        catch (ConcourseUnavailableException e)
+        catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true })
         {
             operation.Attempts++;
             var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
             operation.NextAttemptAt = now + delay;
-            operation.Description = $"{Verb(operation)}: Concourse unreachable, retrying ({e.Message})";
-            logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: Concourse unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
-                InstanceId, operation.Id, operation.Step, operation.Attempts, delay, e.Message);
+            var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
+            operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
+            logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
+                InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
             await PersistAsync();
         }
         catch (ConcourseRejectedException e)
         {
             await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
+        }
+        catch (CredentialStoreException e)
+        {
+            await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
     }
 
@@ -99,6 +105,9 @@ public sealed partial class ClusterGrain
         {
             switch (operation.Step)
             {
+                case OperationStep.StoreCredentials:
+                    await StoreCredentialsAsync(operation, cancellationToken);
+                    break;
                 case OperationStep.SetPipeline:
                     if (!await SetPipelineAsync(operation, cancellationToken)) return;
                     break;
@@ -117,6 +126,7 @@ public sealed partial class ClusterGrain
                 case OperationStep.DestroyPipeline:
                     await concourse.DeletePipelineAsync(S.Pipeline.Name, cancellationToken);
                     S.Pipeline.MayExist = false;
+                    await ForgetCredentialsAsync(cancellationToken);
                     await CompleteAsync(operation, "cluster deleted");
                     return;
                 default:
@@ -284,6 +294,8 @@ public sealed partial class ClusterGrain
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
+        if (operation.Kind == OperationKind.Delete) await UnregisterNameAsync();
+        else await RegisterNameAsync(previousName: null);
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
         if (!NeedsDriving) await StopDrivingAsync();
     }
@@ -404,6 +416,7 @@ public sealed partial class ClusterGrain
 
     private static string StepVerb(OperationStep step) => step switch
     {
+        OperationStep.StoreCredentials => "store the credentials of",
         OperationStep.SetPipeline => "set",
         OperationStep.Unpause => "unpause",
         OperationStep.Trigger => "trigger a job of",

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Databases;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains.Cluster;
@@ -11,13 +13,19 @@ namespace OnDemand.Grains.Cluster;
 /// A dedicated cluster instance. This file takes the OSB requests: each decides from state, records its intent
 /// (status + operation) and returns; ClusterGrain.Operations.cs drives the recorded operation through Concourse.
 /// </summary>
+// The state name must be unique across grain types: the ADO.NET provider keys rows by state name and grain key only,
+// so a ClusterGrain and a DatabaseGrain with the same id and the same state name would share (and corrupt) one row.
 public sealed partial class ClusterGrain(
-    [PersistentState("state", "store")] IPersistentState<ClusterState> state,
+    [PersistentState("cluster", "store")] IPersistentState<ClusterState> state,
     BrokerCatalog catalog,
     IConcourseClient concourse,
     IPipelineRenderer renderer,
     PipelineTemplates templates,
     IAlertSender alerts,
+    ICredentialStore credentialStore,
+    ISecretProtector secrets,
+    DatabaseProvisioning databases,
+    IOptions<ConcourseOptions> concourseOptions,
     IOptions<ClusterLifecycleOptions> options,
     TimeProvider time,
     ILogger<ClusterGrain> logger) : Grain, IClusterGrain, IRemindable
@@ -71,9 +79,13 @@ public sealed partial class ClusterGrain(
             Context = request.Context,
             CreatedAt = now,
             Pipeline = new PipelineState { Name = PipelineVariables.PipelineName(InstanceId) },
-            Operation = NewOperation(OperationKind.Create, plan, OperationStep.SetPipeline, request.RequestedBy, "creating cluster: setting its Concourse pipeline"),
+            AdminUsername = DatabaseNames.ClusterAdmin(InstanceId),
+            AdminPasswordProtected = secrets.Protect(Passwords.Generate()),
+            Operation = NewOperation(OperationKind.Create, plan,
+                credentialStore.Enabled ? OperationStep.StoreCredentials : OperationStep.SetPipeline, request.RequestedBy, "creating cluster: setting its Concourse pipeline"),
         };
         await PersistAsync();
+        await RegisterNameAsync(previousName: null);
         logger.LogInformation("Cluster {InstanceId} create accepted ({Operation}) plan {Plan} in space {SpaceGuid}", InstanceId, S.Operation!.Id, plan.Name, request.Context.SpaceGuid);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation.Id);
@@ -126,8 +138,10 @@ public sealed partial class ClusterGrain(
         {
             if (context != S.Context)
             {
+                var previousName = S.Context!.InstanceName;
                 S.Context = context;
                 await PersistAsync();
+                await RegisterNameAsync(previousName);
             }
             return OperationResult.Completed;
         }
@@ -135,12 +149,14 @@ public sealed partial class ClusterGrain(
         if (TryRender(service, targetPlan, target, context, out _) is { } renderError)
             return OperationResult.BadRequest(renderError);
 
+        var renamedFrom = S.Context!.InstanceName;
         S.Context = context;
         S.Status = ClusterStatus.Updating;
         S.Operation = NewOperation(OperationKind.Update, currentPlan, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
         S.Operation.Target = target;
         await PersistAsync();
         logger.LogInformation("Cluster {InstanceId} update accepted ({Operation}) plan {From} -> {To}", InstanceId, S.Operation.Id, currentPlan.Name, targetPlan.Name);
+        if (renamedFrom != context.InstanceName) await RegisterNameAsync(renamedFrom);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation.Id);
     }

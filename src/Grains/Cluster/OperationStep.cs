@@ -14,4 +14,6 @@ public enum OperationStep
     AbortBuild = 4,
     DestroyPipeline = 5,
     Done = 6,
+    /// <summary>Hand the cluster's generated admin account to the credential manager before the pipeline needs it.</summary>
+    StoreCredentials = 7,
 }

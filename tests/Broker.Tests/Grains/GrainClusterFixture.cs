@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OnDemand.ConcourseEmulator;
@@ -35,6 +36,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage("store");
             silo.UseInMemoryReminderService();
             silo.Services.AddBrokerGrains(configuration);
+            silo.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

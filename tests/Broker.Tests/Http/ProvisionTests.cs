@@ -129,13 +129,16 @@ public sealed class ProvisionTests(StackFixture fixture) : IClassFixture<StackFi
     }
 
     [Fact]
-    public async Task Database_plans_are_refused_with_a_clear_400_for_now()
+    public async Task A_database_naming_an_unknown_cluster_is_400_and_creates_nothing()
     {
         var id = NewId();
-        var answer = await Osb.ProvisionAsync(id, OsbClient.ProvisionBody(Catalog.MySql, Catalog.Db100Mb, new JsonObject { ["cluster"] = "my-cluster" }));
+        var answer = await Osb.ProvisionAsync(id, OsbClient.ProvisionBody(Catalog.MySql, Catalog.Db100Mb, new JsonObject { ["cluster"] = "no-such-cluster" }));
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
-        Assert.Contains("100mb", answer.Field("description"));
+        Assert.Contains("no cluster named 'no-such-cluster' in this space", answer.Field("description"));
         await AssertNothingCreated(id);
+        var noCluster = await Osb.ProvisionAsync(id, OsbClient.ProvisionBody(Catalog.MySql, Catalog.Db100Mb));
+        Assert.Equal(HttpStatusCode.BadRequest, noCluster.Status);
+        Assert.Contains("cluster", noCluster.Field("description"));
     }
 
     [Fact]

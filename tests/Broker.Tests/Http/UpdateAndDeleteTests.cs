@@ -70,8 +70,9 @@ public sealed class UpdateAndDeleteTests(StackFixture fixture) : IClassFixture<S
         Assert.Contains("cluster-large to cluster-small", down.Field("description"));
         Assert.Equal(Catalog.ClusterLarge, (await Osb.FetchAsync(id)).Field("plan_id"));
 
-        var toDatabase = await Osb.UpdateAsync(Guid.NewGuid().ToString(), Patch(Catalog.Db100Mb));
-        Assert.Equal(HttpStatusCode.BadRequest, toDatabase.Status);
+        var toDatabase = await Osb.UpdateAsync(id, Patch(Catalog.Db100Mb));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, toDatabase.Status);
+        Assert.Equal("PlanChangeNotSupported", toDatabase.Field("error"));
     }
 
     [Fact]

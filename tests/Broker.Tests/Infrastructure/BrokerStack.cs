@@ -43,7 +43,12 @@ public sealed class BrokerStack : IAsyncDisposable
     {
         var name = "broker_" + Guid.NewGuid().ToString("N")[..12];
         var connectionString = await postgres.CreateOrleansDatabaseAsync(name);
-        var concourse = await ConcourseEmulatorServer.StartAsync(emulator ?? new EmulatorOptions { Username = "admin", Password = "admin", Team = "main" });
+        // Emulated deployments bring up each cluster's admin account in this test run's PostgreSQL.
+        var concourse = await ConcourseEmulatorServer.StartAsync(emulator ?? new EmulatorOptions
+        {
+            Username = "admin", Password = "admin", Team = "main", ClusterPostgres = postgres.AdminConnectionString,
+        });
+        var concourseUrl = concourse.Url.ToString().TrimEnd('/');
         var all = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Orleans"] = connectionString,
@@ -56,7 +61,13 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Broker:DashboardSecret"] = DashboardSecret,
             ["Broker:OperatorPassword"] = OperatorPassword,
             ["Operator:Password"] = OperatorPassword,
-            ["Concourse:Url"] = concourse.Url.ToString().TrimEnd('/'),
+            ["Concourse:Url"] = concourseUrl,
+            ["CredHub:Url"] = $"{concourseUrl}/credhub",
+            ["CredHub:UaaUrl"] = $"{concourseUrl}/uaa",
+            ["CredHub:ClientId"] = "broker",
+            ["CredHub:ClientSecret"] = "broker-secret",
+            ["Databases:AdminHost"] = "127.0.0.1",
+            ["Databases:AdminPort"] = postgres.Port.ToString(),
             ["Concourse:Team"] = "main",
             ["Concourse:Username"] = "admin",
             ["Concourse:Password"] = "admin",

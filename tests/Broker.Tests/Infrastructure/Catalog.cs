@@ -9,4 +9,6 @@ public static class Catalog
     public const string Db100Mb = "da90a5b6-1ddd-4d7e-9b65-2da8c8ce37f6";
     public const string PostgreSql = "248f46ec-cca0-40ce-8154-b6b692c22695";
     public const string PgClusterSmall = "ae92697f-ef7c-4e2e-ae41-6213a1c14ab7";
+    public const string PgClusterLarge = "66309668-9abb-4a7e-bbc9-bb520d8f4b66";
+    public const string Pg1Gb = "2c1968c4-f28f-4250-974b-93ec0d775ac4";
 }

@@ -43,8 +43,19 @@ public sealed class OsbClient(HttpClient http)
 
     public Task<Answer> FetchAsync(string instanceId) => SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}");
 
-    public Task<Answer> LastOperationAsync(string instanceId, string? operation = null) =>
-        SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}/last_operation?service_id={Catalog.MySql}&plan_id={Catalog.ClusterSmall}{(operation is null ? "" : "&operation=" + Uri.EscapeDataString(operation))}");
+    public Task<Answer> LastOperationAsync(string instanceId, string? operation = null, string serviceId = Catalog.MySql, string planId = Catalog.ClusterSmall) =>
+        SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}/last_operation?service_id={serviceId}&plan_id={planId}{(operation is null ? "" : "&operation=" + Uri.EscapeDataString(operation))}");
+
+    public Task<Answer> BindAsync(string instanceId, string bindingId, string serviceId, string planId, string? appGuid = null)
+    {
+        var body = new JsonObject { ["service_id"] = serviceId, ["plan_id"] = planId };
+        if (appGuid is not null) { body["app_guid"] = appGuid; body["bind_resource"] = new JsonObject { ["app_guid"] = appGuid }; }
+        else body["bind_resource"] = new JsonObject();
+        return SendAsync(HttpMethod.Put, $"/v2/service_instances/{instanceId}/service_bindings/{bindingId}?accepts_incomplete=true", body);
+    }
+
+    public Task<Answer> UnbindAsync(string instanceId, string bindingId, string serviceId, string planId) =>
+        SendAsync(HttpMethod.Delete, $"/v2/service_instances/{instanceId}/service_bindings/{bindingId}?service_id={serviceId}&plan_id={planId}&accepts_incomplete=true");
 
     /// <summary>Polls last_operation like Cloud Controller (but fast) until it leaves "in progress".</summary>
     public async Task<JsonObject> WaitForOperationAsync(string instanceId, TimeSpan? timeout = null)

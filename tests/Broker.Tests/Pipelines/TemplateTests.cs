@@ -12,7 +12,7 @@ public sealed class TemplateTests
 
     /// <summary>Only the credential manager knows these; the broker never passes them to the renderer.</summary>
     private static readonly string[] SecretVariables =
-        ["admin_password", "bosh_ca_cert", "bosh_client", "bosh_client_secret", "bosh_target", "slack_webhook_url"];
+        ["admin_password", "admin_username", "bosh_ca_cert", "bosh_client", "bosh_client_secret", "bosh_target", "slack_webhook_url"];
 
     /// <summary>User tuning parameters per template, with the plan schema's defaults already filled in.</summary>
     private static readonly Dictionary<string, Dictionary<string, JsonNode?>> TuningByTemplate = new()

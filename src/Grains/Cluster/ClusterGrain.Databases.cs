@@ -1,0 +1,211 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using OnDemand.Grains.Databases;
+using OnDemand.Grains.Pipelines;
+
+namespace OnDemand.Grains.Cluster;
+
+/// <summary>
+/// The cluster's children: databases register here before anything happens, and every change inside the cluster
+/// (create/drop a database, create/drop a binding's account) runs as a short call of this grain, so it is
+/// serialized with the cluster's own operations and refused (Waiting) while the cluster is created or updated.
+/// </summary>
+public sealed partial class ClusterGrain
+{
+    public async Task<ChildStepResult> RegisterDatabase(ChildDatabaseRequest request)
+    {
+        if (RefuseChildren(request.SpaceGuid) is { } refusal) return refusal;
+        if (request.ServiceId != S.Spec!.ServiceId)
+        {
+            var service = catalog.FindService(S.Spec.ServiceId);
+            return new(ChildStepOutcome.Refused, $"cluster {DisplayName} is a {service?.Name ?? S.Spec.ServiceId} cluster: use a database plan of that service");
+        }
+        if (Provisioner(out _, out var unavailable) is null) return new(ChildStepOutcome.Refused, unavailable!);
+        if (S.Children.Find(c => c.InstanceId == request.DatabaseId) is null)
+        {
+            S.Children.Add(new ChildDatabase { InstanceId = request.DatabaseId, Name = request.Name, PlanId = request.PlanId, ServiceId = request.ServiceId, State = "registered" });
+            await PersistAsync();
+            logger.LogInformation("Cluster {InstanceId}: database {DatabaseId} registered", InstanceId, request.DatabaseId);
+        }
+        return new(ChildStepOutcome.Done, "registered", ClusterDisplayName);
+    }
+
+    public async Task<ChildStepResult> CreateDatabase(string databaseId)
+    {
+        if (S.Children.Find(c => c.InstanceId == databaseId) is not { } child)
+            return new(ChildStepOutcome.Refused, $"database {databaseId} is not registered in cluster {DisplayName}");
+        if (WaitForCluster() is { } wait) return wait;
+        if (Provisioner(out var service, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
+
+        var plan = service.FindPlan(child.PlanId);
+        var sizeMb = plan?.Vars["size_mb"] is JsonValue size && size.TryGetValue<int>(out var mb) ? mb : (int?)null;
+        return await InClusterAsync(child, "create database", async endpoint =>
+        {
+            await provisioner.CreateDatabaseAsync(endpoint, DatabaseNames.Database(databaseId), sizeMb, default);
+            child.State = "created";
+            return new ChildStepResult(ChildStepOutcome.Done, $"database created in cluster {DisplayName} (plan {PlanName()})", ClusterDisplayName);
+        });
+    }
+
+    public async Task<ChildStepResult> DeleteDatabase(string databaseId)
+    {
+        if (S.Children.Find(c => c.InstanceId == databaseId) is not { } child)
+            return new(ChildStepOutcome.Done, "database already removed", ClusterDisplayName);
+        if (WaitForCluster() is { } wait) return wait;
+        if (child.State == "registered")
+        {
+            // Never created inside the cluster: forgetting it is all there is to do.
+            S.Children.Remove(child);
+            await PersistAsync();
+            return new(ChildStepOutcome.Done, "database deleted", ClusterDisplayName);
+        }
+        if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
+        var result = await InClusterAsync(child, "delete database", async endpoint =>
+        {
+            await provisioner.DropDatabaseAsync(endpoint, DatabaseNames.Database(databaseId), default);
+            S.Children.Remove(child);
+            return new ChildStepResult(ChildStepOutcome.Done, $"database deleted from cluster {DisplayName}", ClusterDisplayName);
+        });
+        if (result.Outcome == ChildStepOutcome.Failed)
+        {
+            child.State = "delete failed";
+            await PersistAsync();
+        }
+        return result;
+    }
+
+    public async Task<ChildStepResult> CreateBinding(string databaseId, string bindingId)
+    {
+        if (S.Children.Find(c => c.InstanceId == databaseId) is not { State: "created" } child)
+            return new(ChildStepOutcome.Refused, $"database {databaseId} is not ready in cluster {DisplayName}");
+        if (WaitForCluster() is { } wait) return wait;
+        if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
+        return await InClusterAsync(child, "create a binding", async endpoint =>
+        {
+            var credentials = await provisioner.CreateUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), Credentials.Passwords.Generate(), default);
+            if (!child.BindingIds.Contains(bindingId)) child.BindingIds.Add(bindingId);
+            child.Bindings = child.BindingIds.Count;
+            var json = new JsonObject
+            {
+                ["uri"] = credentials.Uri,
+                ["hostname"] = credentials.Hostname,
+                ["port"] = credentials.Port,
+                ["name"] = credentials.Name,
+                ["username"] = credentials.Username,
+                ["password"] = credentials.Password,
+                ["jdbcUrl"] = credentials.JdbcUrl,
+            };
+            return new ChildStepResult(ChildStepOutcome.Done, "bound", ClusterDisplayName, json.ToJsonString());
+        });
+    }
+
+    public async Task<ChildStepResult> DeleteBinding(string databaseId, string bindingId)
+    {
+        if (S.Children.Find(c => c.InstanceId == databaseId) is not { } child || !child.BindingIds.Contains(bindingId))
+            return new(ChildStepOutcome.Done, "binding already removed", ClusterDisplayName);
+        if (WaitForCluster() is { } wait) return wait;
+        if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
+        return await InClusterAsync(child, "delete a binding", async endpoint =>
+        {
+            await provisioner.DropUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), default);
+            child.BindingIds.Remove(bindingId);
+            child.Bindings = child.BindingIds.Count;
+            return new ChildStepResult(ChildStepOutcome.Done, "unbound", ClusterDisplayName);
+        });
+    }
+
+    /// <summary>Runs one admin step against the cluster and persists what it changed; failures become values.</summary>
+    private async Task<ChildStepResult> InClusterAsync(ChildDatabase child, string what, Func<ClusterAdminEndpoint, Task<ChildStepResult>> step)
+    {
+        if (S.AdminUsername is null || S.AdminPasswordProtected is null)
+            return new(ChildStepOutcome.Failed, $"cluster {DisplayName} has no admin account the broker knows; ask the platform operators");
+        var service = catalog.FindService(S.Spec!.ServiceId)!;
+        var endpoint = databases.EndpointFor(service, InstanceId, PipelineVariables.DeploymentName(service, InstanceId), S.AdminUsername, secrets.Unprotect(S.AdminPasswordProtected));
+        try
+        {
+            var result = await step(endpoint);
+            await PersistAsync();
+            return result;
+        }
+        catch (DatabaseProvisioningException e) when (e.Transient)
+        {
+            logger.LogWarning("Cluster {InstanceId}: could not {What} for database {DatabaseId}, will retry: {Error}", InstanceId, what, child.InstanceId, e.Message);
+            return new(ChildStepOutcome.Retry, $"cluster {DisplayName} is unreachable, retrying ({e.Message})", ClusterDisplayName);
+        }
+        catch (DatabaseProvisioningException e)
+        {
+            logger.LogError("Cluster {InstanceId}: could not {What} for database {DatabaseId}: {Error}", InstanceId, what, child.InstanceId, e.Message);
+            return new(ChildStepOutcome.Failed, $"could not {what} in cluster {DisplayName}: {e.Message}", ClusterDisplayName);
+        }
+    }
+
+    private ChildStepResult? RefuseChildren(string requesterSpace)
+    {
+        // A cluster of another space answers like an unknown one: its existence is not the requester's business.
+        if (S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context!.SpaceGuid != requesterSpace)
+            return new(ChildStepOutcome.Refused, "no such cluster in this space");
+        return S.Status switch
+        {
+            ClusterStatus.Deleting => new(ChildStepOutcome.Refused, $"cluster {DisplayName} is being deleted"),
+            ClusterStatus.Failed when S.FailedOperation == OperationKind.Create => new(ChildStepOutcome.Refused, $"cluster {DisplayName} failed to be created; delete it and create it again"),
+            ClusterStatus.Failed when S.FailedOperation == OperationKind.Delete => new(ChildStepOutcome.Refused, $"cluster {DisplayName} failed to be deleted"),
+            _ => null,
+        };
+    }
+
+    private ChildStepResult? WaitForCluster() => S.Status switch
+    {
+        ClusterStatus.Creating => new(ChildStepOutcome.Waiting, $"waiting for cluster {DisplayName} (creation in progress)", ClusterDisplayName),
+        ClusterStatus.Updating => new(ChildStepOutcome.Waiting, $"waiting for cluster {DisplayName} (update in progress)", ClusterDisplayName),
+        ClusterStatus.Deleting => new(ChildStepOutcome.Failed, $"cluster {DisplayName} is being deleted", ClusterDisplayName),
+        ClusterStatus.None or ClusterStatus.Deleted => new(ChildStepOutcome.Failed, "the cluster no longer exists"),
+        _ => null,
+    };
+
+    private IDatabaseProvisioner? Provisioner(out ServiceOffering service, out string? problem)
+    {
+        service = catalog.FindService(S.Spec!.ServiceId)!;
+        var provisioner = databases.For(service);
+        problem = provisioner is null
+            ? $"databases of service {service.Name} ({service.Databases?.Provisioner ?? "none configured"}) are not available on this broker yet"
+            : null;
+        return provisioner;
+    }
+
+    private string ClusterDisplayName => S.Context?.InstanceName is { Length: > 0 } name ? name : InstanceId;
+
+    private string PlanName() => catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan.Name ?? S.Spec.PlanId;
+
+    private async Task StoreCredentialsAsync(ClusterOperation operation, CancellationToken cancellationToken)
+    {
+        var prefix = CredentialPrefix;
+        await credentialStore.SetAsync($"{prefix}/admin_username", S.AdminUsername!, cancellationToken);
+        await credentialStore.SetAsync($"{prefix}/admin_password", secrets.Unprotect(S.AdminPasswordProtected!), cancellationToken);
+        operation.Step = OperationStep.SetPipeline;
+        await PersistAsync();
+    }
+
+    private async Task ForgetCredentialsAsync(CancellationToken cancellationToken)
+    {
+        if (!credentialStore.Enabled) return;
+        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_username", cancellationToken);
+        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_password", cancellationToken);
+    }
+
+    /// <summary>Where Concourse looks up this pipeline's ((vars)): /concourse/TEAM/PIPELINE/VAR.</summary>
+    private string CredentialPrefix => $"/concourse/{concourseOptions.Value.Team}/{S.Pipeline.Name}";
+
+    private Task RegisterNameAsync(string? previousName)
+    {
+        var context = S.Context!;
+        if (string.IsNullOrEmpty(context.InstanceName)) return Task.CompletedTask;
+        return GrainFactory.GetGrain<ISpaceDirectoryGrain>(context.SpaceGuid).Register(context.InstanceName, InstanceId, previousName);
+    }
+
+    private Task UnregisterNameAsync()
+    {
+        var context = S.Context!;
+        if (string.IsNullOrEmpty(context.InstanceName)) return Task.CompletedTask;
+        return GrainFactory.GetGrain<ISpaceDirectoryGrain>(context.SpaceGuid).Unregister(context.InstanceName, InstanceId);
+    }
+}

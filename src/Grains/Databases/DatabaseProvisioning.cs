@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Options;
+
+namespace OnDemand.Grains.Databases;
+
+/// <summary>Finds the provisioner of a service and the admin endpoint of one of its clusters.</summary>
+public sealed class DatabaseProvisioning(IEnumerable<IDatabaseProvisioner> provisioners, IOptions<DatabaseOptions> options)
+{
+    private readonly Dictionary<string, IDatabaseProvisioner> _byEngine = provisioners.ToDictionary(p => p.Engine, StringComparer.OrdinalIgnoreCase);
+    private readonly DatabaseOptions _options = options.Value;
+
+    public IDatabaseProvisioner? For(ServiceOffering service) =>
+        service.Databases is { } settings && _byEngine.TryGetValue(settings.Provisioner, out var provisioner) ? provisioner : null;
+
+    public ClusterAdminEndpoint EndpointFor(ServiceOffering service, string clusterInstanceId, string deploymentName, string username, string password)
+    {
+        var settings = service.Databases ?? throw new InvalidOperationException($"service {service.Name} has no databases section");
+        return new ClusterAdminEndpoint(
+            _options.AdminHost ?? settings.HostFor(clusterInstanceId, deploymentName),
+            _options.AdminPort ?? settings.AdminPort,
+            username, password, settings.AdminDatabase);
+    }
+}
