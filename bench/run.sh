@@ -75,12 +75,26 @@ cleanup() {
   done
   "$ROOT/scripts/postgres.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
   rm -f "$PIDFILE"
+  [[ $(cat "$LOCK" 2>/dev/null) == "$$" ]] && rm -f "$LOCK"
   if [[ -n $WATCHDOG ]]; then kill -TERM "$WATCHDOG" 2>/dev/null || true; wait "$WATCHDOG" 2>/dev/null || true; fi
   exit "$status"
 }
 trap cleanup EXIT
 trap 'log "interrupted (SIGINT)"; exit 130' INT
 trap 'log "terminated (SIGTERM)"; exit 143' TERM
+
+# One run at a time on this machine: a second one would share the ports and wipe this one's PostgreSQL and outputs.
+LOCK=$WORK/.lock
+take_lock() { ( set -o noclobber; echo "$$" >"$LOCK" ) 2>/dev/null; }
+if ! take_lock; then
+  holder=$(cat "$LOCK" 2>/dev/null || true)
+  if [[ -n $holder && -r /proc/$holder/cmdline ]] && tr '\0' ' ' <"/proc/$holder/cmdline" | grep -q 'run\.sh'; then
+    trap - EXIT
+    die "another bench/run.sh is running (pid $holder); wait for it or stop it"
+  fi
+  rm -f "$LOCK"
+  take_lock || { trap - EXIT; die "could not take $LOCK"; }
+fi
 
 # A previous run killed with SIGKILL may have left its processes: stop them (only ours: their command line names $WORK).
 if [[ -f $PIDFILE ]]; then
@@ -106,15 +120,21 @@ start() { # start NAME LOGFILE COMMAND...: in the background, in the source tree
   echo "${PID[$name]}" >>"$PIDFILE"
 }
 
-wait_http() { # wait_http URL SECONDS NAME
-  local i
+owns_port() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; } # owns_port PORT PID
+
+wait_http() { # wait_http URL SECONDS NAME [PORT]: ready when the URL answers 2xx and (PORT) our process listens on it
+  local i pid=${PID[$3]:-}
   for i in $(seq 1 $(($2 * 4))); do
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
-    [[ -n ${PID[$3]:-} ]] && ! kill -0 "${PID[$3]}" 2>/dev/null && { tail -n 30 "$RUN/$3.log" >&2; die "$3 exited"; }
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then tail -n 30 "$RUN/$3.log" >&2; die "$3 exited"; fi
+    if curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; then
+      [[ -z ${4:-} || -z $pid ]] && return 0
+      owns_port "$4" "$pid" && return 0
+    fi
     sleep 0.25
   done
   tail -n 30 "$RUN/$3.log" >&2
-  die "$3 not ready at $1 after $2 s"
+  [[ -n ${4:-} ]] && ss -Hltnp "sport = :$4" >&2
+  die "$3 not ready at $1 after $2 s (or another process answers on port ${4:-?})"
 }
 
 # ---------------------------------------------------------------------------------------------------- CPU accounting
@@ -182,7 +202,7 @@ export ConnectionStrings__Orleans="Host=127.0.0.1;Port=$PG_PORT;Username=postgre
 log "Concourse API emulator on 127.0.0.1:$EMULATOR_PORT (builds take 0 s)"
 start emulator "$RUN/emulator.log" dotnet "$(bin ConcourseEmulator)" --port "$EMULATOR_PORT" --build-seconds 0 \
   --username admin --password admin --team main --quiet
-wait_http "http://127.0.0.1:$EMULATOR_PORT/_emulator/stats" 60 emulator
+wait_http "http://127.0.0.1:$EMULATOR_PORT/_emulator/stats" 60 emulator "$EMULATOR_PORT"
 
 export Concourse__Url="http://127.0.0.1:$EMULATOR_PORT" Concourse__Team=main Concourse__Username=admin Concourse__Password=admin
 export Broker__Username=$BROKER_USERNAME Broker__Password=$BROKER_PASSWORD Broker__DashboardSecret="$(gen)$(gen)"
@@ -193,7 +213,9 @@ export Orleans__ApplySchema=false Lifecycle__PollInterval=$POLL_INTERVAL Serilog
 log "silo (silo port $SILO_PORT, gateway port $SILO_GATEWAY_PORT, http $SILO_HTTP_PORT) and gateway (http $GATEWAY_PORT)"
 start silo "$RUN/silo.log" env Urls="http://127.0.0.1:$SILO_HTTP_PORT" dotnet "$(bin Silo)"
 start gateway "$RUN/gateway.log" env Urls="http://127.0.0.1:$GATEWAY_PORT" dotnet "$(bin BrokerGateway)"
-wait_http "http://127.0.0.1:$GATEWAY_PORT/health/ready" 120 gateway
+wait_http "http://127.0.0.1:$GATEWAY_PORT/health/ready" 120 gateway "$GATEWAY_PORT"
+owns_port "$SILO_GATEWAY_PORT" "${PID[silo]}" && owns_port "$SILO_PORT" "${PID[silo]}" \
+  || { ss -Hltnp "sport = :$SILO_GATEWAY_PORT or sport = :$SILO_PORT" >&2; die "the silo does not listen on $SILO_PORT/$SILO_GATEWAY_PORT"; }
 # Warnings while the two connect (the client starts before the silo is in the membership table) are not counted.
 SILO_LOG_START=$(wc -l <"$RUN/silo.log") GATEWAY_LOG_START=$(wc -l <"$RUN/gateway.log")
 
@@ -205,7 +227,7 @@ log "fetching the catalog once for the bare Kestrel baseline"
 catalog_headers=$(curl -fsS --max-time 10 -D - -o "$RUN/catalog.json" -H "$AUTH" -H "$VERSION" "$GW/v2/catalog") || die "GET /v2/catalog failed"
 content_type=$(printf '%s' "$catalog_headers" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-type" { print $2 }')
 start bare "$RUN/bare.log" dotnet "$(bin BareKestrel)" --file "$RUN/catalog.json" --port "$BARE_PORT" --content-type "${content_type:-application/json}"
-wait_http "http://127.0.0.1:$BARE_PORT/health/live" 60 bare
+wait_http "http://127.0.0.1:$BARE_PORT/health/live" 60 bare "$BARE_PORT"
 cmp -s "$RUN/catalog.json" <(curl -fsS --max-time 10 "http://127.0.0.1:$BARE_PORT/v2/catalog") || die "bare Kestrel does not serve the gateway's catalog bytes"
 
 loadgen() { dotnet "$(bin LoadGenerator)" "$@" --url "$GW" --quiet; }

@@ -182,7 +182,7 @@ public sealed partial class ClusterGrain
         await credentialStore.SetAsync($"{prefix}/admin_username", S.AdminUsername!, cancellationToken);
         await credentialStore.SetAsync($"{prefix}/admin_password", secrets.Unprotect(S.AdminPasswordProtected!), cancellationToken);
         operation.Step = OperationStep.SetPipeline;
-        await PersistAsync();
+        RefreshViews();
     }
 
     private async Task ForgetCredentialsAsync(CancellationToken cancellationToken)

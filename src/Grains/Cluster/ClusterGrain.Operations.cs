@@ -165,7 +165,8 @@ public sealed partial class ClusterGrain
 
         operation.ConfigPutSent = true;
         pipeline.MayExist = true;
-        await PersistAsync();
+        // Persisted only when a later version check depends on it; re-setting a config is otherwise idempotent.
+        if (pipeline.ConfigVersion is not null) await PersistAsync();
         try
         {
             await concourse.SetPipelineConfigAsync(pipeline.Name, rendered!.ConfigJson, current?.Version, cancellationToken);
@@ -182,7 +183,8 @@ public sealed partial class ClusterGrain
         operation.ConfigPutSent = false;
         operation.Step = OperationStep.Unpause;
         operation.Description = $"{Verb(operation)}: pipeline {pipeline.Name} set, starting it";
-        await PersistAsync();
+        // Not persisted: after a crash the idempotent steps up to the trigger simply run again.
+        RefreshViews();
         return true;
     }
 
@@ -199,7 +201,7 @@ public sealed partial class ClusterGrain
             logger.LogWarning("Cluster {InstanceId}: pipeline {Pipeline} is missing in Concourse; setting it again", InstanceId, S.Pipeline.Name);
             operation.Step = OperationStep.SetPipeline;
         }
-        await PersistAsync();
+        RefreshViews();
     }
 
     private async Task TriggerAsync(ClusterOperation operation, CancellationToken cancellationToken)
@@ -245,12 +247,8 @@ public sealed partial class ClusterGrain
         }
         if (build.IsRunning)
         {
-            var description = BuildDescription(operation, build.Status);
-            if (description != operation.Description)
-            {
-                operation.Description = description;
-                await PersistAsync();
-            }
+            operation.Description = BuildDescription(operation, build.Status);
+            RefreshViews();
             return false;
         }
         if (!build.Succeeded)
@@ -280,7 +278,7 @@ public sealed partial class ClusterGrain
         }
         operation.Step = OperationStep.Unpause;
         operation.Description = "deleting cluster: running deployment aborted, starting the delete job";
-        await PersistAsync();
+        RefreshViews();
     }
 
     private async Task CompleteAsync(ClusterOperation operation, string description)

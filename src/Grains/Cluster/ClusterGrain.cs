@@ -178,7 +178,9 @@ public sealed partial class ClusterGrain(
 
         var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
         var creating = S.Status == ClusterStatus.Creating;
-        var firstStep = (S.Pipeline.EverTriggered, S.Pipeline.MayExist, creating) switch
+        // A running create may have set its pipeline or stored credentials without having persisted it yet.
+        var mayHaveLeftSomething = S.Pipeline.MayExist || creating || credentialStore.Enabled;
+        var firstStep = (S.Pipeline.EverTriggered, mayHaveLeftSomething, creating) switch
         {
             (true, _, true) => OperationStep.AbortBuild,   // stop the running deploy before deleting what it made
             (true, _, false) => OperationStep.Unpause,     // run the pipeline's delete job

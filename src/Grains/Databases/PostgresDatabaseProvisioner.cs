@@ -478,10 +478,7 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             }
             finally
             {
-                // Explicitly: Npgsql resets a pooled session (DISCARD ALL) only when it is next used. If this fails
-                // the connection is broken, will not go back to the pool, and its session (and lock) ends.
-                await using var unlock = Command(connection, "SELECT pg_advisory_unlock(hashtext($1))", LockPrefix + databaseName);
-                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+                await UnlockAsync(connection, databaseName);
             }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or SocketException or IOException)
@@ -490,6 +487,28 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             var error = Translate(admin, action, e, hideServerError);
             Log.Failed(_logger, error.Transient, error.Message);
             throw error;
+        }
+    }
+
+    /// <summary>
+    /// Releases the lock explicitly: Npgsql resets a pooled session (DISCARD ALL) only when it is next used, so a
+    /// pooled session would keep it meanwhile. Never throws, so the body's own error is the one reported.
+    /// </summary>
+    private static async Task UnlockAsync(NpgsqlConnection connection, string databaseName)
+    {
+        if (connection.FullState != System.Data.ConnectionState.Open)
+        {
+            return; // broken: the pool drops it, and the session ends with its lock
+        }
+        try
+        {
+            await using var unlock = Command(connection, "SELECT pg_advisory_unlock(hashtext($1))", LockPrefix + databaseName);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // Make sure this session does not go back to the pool still holding the lock (clears this pool only).
+            NpgsqlConnection.ClearPool(connection);
         }
     }
 
