@@ -148,9 +148,12 @@ pg_ticks() {
   { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$master/stat" 2>/dev/null
     awk -v p="$master" '$4 == p { s += $14 + $15 } END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null; } | awk '{ s += $1 } END { print s + 0 }'
 }
-cpu_snapshot() { echo "$(ticks "${PID[gateway]:-}") $(ticks "${PID[silo]:-}") $(pg_ticks) $(ticks "${PID[emulator]:-}") $(ticks "${PID[bare]:-}")"; }
+# The whole machine's busy ticks (user, nice, system, irq, softirq, steal): what our processes did not use of it went to
+# the kernel's loopback networking (softirq) and to other processes - when that is large, the run was disturbed.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+cpu_snapshot() { echo "$(ticks "${PID[gateway]:-}") $(ticks "${PID[silo]:-}") $(pg_ticks) $(ticks "${PID[emulator]:-}") $(ticks "${PID[bare]:-}") $(machine_ticks)"; }
 times_seconds() { sed -n 2p "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } print t }'; }
-# cpu_cores "BEFORE" "AFTER" WALL CLIENT_SECONDS -> "gateway silo postgres emulator bare client" in cores
+# cpu_cores "BEFORE" "AFTER" WALL CLIENT_SECONDS -> "gateway silo postgres emulator bare machine client" in cores
 cpu_cores() {
   awk -v b="$1" -v a="$2" -v wall="$3" -v client="$4" -v hz="$HZ" 'BEGIN {
     n = split(b, x, " "); split(a, y, " ");
@@ -399,13 +402,15 @@ total=$(( $(date +%s) - STARTED_AT ))
     echo "| databases | databases: not available yet (probe PUT of one database answered $DB_PROBE) | | | | |"
   fi
   echo
-  echo "CPU used while each scenario ran, in cores (of $(nproc)), mean over its rounds:"
+  echo "CPU used while each scenario ran, in cores (of $(nproc)), mean over its rounds. A large 'rest of machine' means other work shared the cores:"
   echo
-  echo "| scenario | gateway | silo | postgres | emulator | bare Kestrel | client (wrk / load generator) | total |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  cpu_row() { # cpu_row LABEL FILE: columns 6.. of a wrk tsv, or 1.. of a cpu tsv
-    awk -v label="$1" -v first="$3" '{ for (i = first; i < first + 6; i++) s[i] += $i; n++ }
-      END { printf "| %s |", label; t = 0; for (i = first; i < first + 6; i++) { printf " %.2f |", s[i] / n; t += s[i] / n } printf " %.2f |\n", t }' "$2"
+  echo "| scenario | gateway | silo | postgres | emulator | bare Kestrel | client (wrk / load generator) | all of these | rest of machine (kernel softirq, other processes) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  cpu_row() { # cpu_row LABEL FILE FIRST: FIRST is the column of "gateway" (6 in a wrk tsv, 1 in a cpu tsv)
+    awk -v label="$1" -v f="$3" '{ for (i = f; i <= f + 6; i++) s[i] += $i; n++ }
+      END { printf "| %s |", label; t = 0
+            for (i = f; i <= f + 6; i++) { if (i == f + 5) continue; printf " %.2f |", s[i] / n; t += s[i] / n }
+            rest = s[f + 5] / n - t; printf " %.2f | %.2f |\n", t, rest < 0 ? 0 : rest }' "$2"
   }
   cpu_row "catalog (gateway)" "$RUN/catalog-gateway.tsv" 6
   cpu_row "catalog (bare Kestrel)" "$RUN/catalog-bare.tsv" 6

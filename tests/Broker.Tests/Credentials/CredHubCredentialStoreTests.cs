@@ -85,7 +85,8 @@ public sealed class CredHubCredentialStoreTests : IAsyncLifetime
 
         Assert.All(values, value => Assert.Equal(Secret, value));
         Assert.Equal(2, _emulator.CredHub.TokensIssued);
-        Assert.Equal(5, _emulator.CredHub.RejectedRequests);
+        // Calls that start after the shared re-login already carry the new token: 1 to 5 are rejected first.
+        Assert.InRange(_emulator.CredHub.RejectedRequests, 1, 5);
     }
 
     [Fact]
@@ -130,9 +131,10 @@ public sealed class CredHubCredentialStoreTests : IAsyncLifetime
     [Fact]
     public async Task NoAnswerInTime_IsTransient()
     {
-        using var store = NewStore(timeout: TimeSpan.FromMilliseconds(300));
+        // Generous enough that the login before the hang never times out on a loaded 2-core machine.
+        using var store = NewStore(timeout: TimeSpan.FromSeconds(2));
         await store.SetAsync(Name, Secret, Ct);
-        _emulator.CredHub.HangNext(1, TimeSpan.FromSeconds(5), "/api/v1/data");
+        _emulator.CredHub.HangNext(1, TimeSpan.FromSeconds(10), "/api/v1/data");
 
         var failure = await Assert.ThrowsAsync<CredentialStoreException>(() => store.GetAsync(Name, Ct));
 
