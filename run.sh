@@ -70,7 +70,7 @@ if [[ -z "${Concourse__Url:-}" ]]; then
   export Concourse__Url="http://127.0.0.1:$EMULATOR_PORT" Concourse__Team=main Concourse__Username=admin Concourse__Password=admin
   export CredHub__Url="http://127.0.0.1:$EMULATOR_PORT/credhub" CredHub__UaaUrl="http://127.0.0.1:$EMULATOR_PORT/uaa" CredHub__ClientId=broker CredHub__ClientSecret=broker-secret
   # The emulated clusters all live in the local PostgreSQL: their admin endpoints are this server.
-  export Databases__AdminHost=127.0.0.1 Databases__AdminPort="$PG_PORT"
+  export Databases__Endpoints__postgresql__Host=127.0.0.1 Databases__Endpoints__postgresql__Port="$PG_PORT"
 fi
 
 export Broker__Username="$BROKER_USERNAME" Broker__Password="$BROKER_PASSWORD" Broker__DashboardSecret="$DASHBOARD_SECRET"

@@ -1,14 +1,20 @@
 namespace OnDemand.Grains.Databases;
 
 /// <summary>
-/// Bound from the "Databases" configuration section. The overrides point every cluster's admin endpoint at one
-/// server: local runs and tests, where the emulated deployments all live in one PostgreSQL.
+/// Bound from the "Databases" configuration section. An endpoint override, per provisioner engine, points every
+/// cluster of that engine at one server (Databases__Endpoints__postgresql__Host / __Port): local runs and tests,
+/// where the emulated deployments all live in one PostgreSQL.
 /// </summary>
 public sealed class DatabaseOptions
 {
     public const string Section = "Databases";
-    public string? AdminHost { get; set; }
-    public int? AdminPort { get; set; }
+    public Dictionary<string, EndpointOverride> Endpoints { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Scheme of a cluster's own (inner) OSB broker, for the "osb" provisioner: "https", or "http" for tests.</summary>
     public string InnerBrokerScheme { get; set; } = "https";
+}
+
+public sealed class EndpointOverride
+{
+    public string? Host { get; set; }
+    public int? Port { get; set; }
 }

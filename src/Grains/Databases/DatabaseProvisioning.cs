@@ -14,9 +14,10 @@ public sealed class DatabaseProvisioning(IEnumerable<IDatabaseProvisioner> provi
     public ClusterAdminEndpoint EndpointFor(ServiceOffering service, string clusterInstanceId, string deploymentName, string username, string password)
     {
         var settings = service.Databases ?? throw new InvalidOperationException($"service {service.Name} has no databases section");
+        var replaced = _options.Endpoints.GetValueOrDefault(settings.Provisioner);
         return new ClusterAdminEndpoint(
-            _options.AdminHost ?? settings.HostFor(clusterInstanceId, deploymentName),
-            _options.AdminPort ?? settings.AdminPort,
+            replaced?.Host ?? settings.HostFor(clusterInstanceId, deploymentName),
+            replaced?.Port ?? settings.AdminPort,
             username, password, settings.AdminDatabase);
     }
 }
