@@ -12,6 +12,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
+using OnDemand.Grains.Http;
+
 namespace OnDemand.Grains.Concourse;
 
 /// <summary>
@@ -291,7 +293,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         }
         catch (FlurlHttpException ex)
         {
-            throw new ConcourseUnavailableException($"Concourse {call}: {DescribeTransportFailure(ex)}", ex);
+            throw new ConcourseUnavailableException($"Concourse {call}: {HttpFailures.DescribeTransportFailure(ex)}", ex);
         }
         finally
         {
@@ -384,7 +386,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         }
         if (response.StatusCode >= 500)
         {
-            return new ConcourseUnavailableException($"Concourse {call}: answered {response.StatusCode} {ReasonPhrase(response.StatusCode)}");
+            return new ConcourseUnavailableException($"Concourse {call}: answered {response.StatusCode} {HttpFailures.ReasonPhrase(response.StatusCode)}");
         }
         return new ConcourseRejectedException(response.StatusCode, $"Concourse refused {call} ({response.StatusCode}): {ConcourseWords(response)}");
     }
@@ -395,7 +397,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         var body = response.Body.Trim();
         if (body.Length == 0)
         {
-            return ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.StatusCode);
         }
         if (body[0] == '{')
         {
@@ -438,37 +440,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         return builder.ToString();
     }
 
-    private static string ReasonPhrase(int statusCode) =>
-        Enum.IsDefined(typeof(HttpStatusCode), statusCode) ? ((HttpStatusCode)statusCode).ToString() : "";
-
-    private static string DescribeTransportFailure(FlurlHttpException exception)
-    {
-        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
-            {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused",
-                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found (DNS)",
-                    SocketError.TimedOut => "connect timed out",
-                    _ => $"network error ({socket.SocketErrorCode})",
-                };
-            }
-            if (inner is HttpRequestException { HttpRequestError: var error } && error != HttpRequestError.Unknown && inner.InnerException is not SocketException)
-            {
-                return error switch
-                {
-                    HttpRequestError.NameResolutionError => "host name not found (DNS)",
-                    HttpRequestError.ConnectionError => "could not connect",
-                    HttpRequestError.ResponseEnded => "connection closed before the answer",
-                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
-                    _ => $"HTTP error ({error})",
-                };
-            }
-        }
-        return exception.InnerException?.Message ?? exception.Message;
-    }
 
     private void LogConfigWarnings(string pipeline, string body)
     {

@@ -10,6 +10,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
+using OnDemand.Grains.Http;
+
 namespace OnDemand.Grains.Credentials;
 
 /// <summary>
@@ -224,7 +226,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         }
         catch (FlurlHttpException ex)
         {
-            throw new CredentialStoreException($"CredHub {call}: {DescribeTransportFailure(ex)}", transient: true, ex);
+            throw new CredentialStoreException($"CredHub {call}: {HttpFailures.DescribeTransportFailure(ex)}", transient: true, ex);
         }
         finally
         {
@@ -316,7 +318,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         var status = response.StatusCode;
         var transient = status >= 500 || status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests;
         return transient
-            ? new CredentialStoreException($"CredHub {call}: answered {status} {ReasonPhrase(status)}", transient: true)
+            ? new CredentialStoreException($"CredHub {call}: answered {status} {HttpFailures.ReasonPhrase(status)}", transient: true)
             : new CredentialStoreException($"CredHub refused {call} ({status}): {CredHubWords(response)}", transient: false);
     }
 
@@ -339,47 +341,16 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
                 // Not JSON after all.
             }
             // Some other JSON (it could be a credential): do not quote it.
-            return ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.StatusCode);
         }
         if (body.Length == 0)
         {
-            return ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.StatusCode);
         }
         var text = string.Join(' ', body.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         return text.Length <= MaxQuotedBodyLength ? text : string.Concat(text.AsSpan(0, MaxQuotedBodyLength), "...");
     }
 
-    private static string ReasonPhrase(int statusCode) =>
-        Enum.IsDefined(typeof(HttpStatusCode), statusCode) ? ((HttpStatusCode)statusCode).ToString() : "";
-
-    private static string DescribeTransportFailure(FlurlHttpException exception)
-    {
-        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
-            {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused",
-                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found (DNS)",
-                    SocketError.TimedOut => "connect timed out",
-                    _ => $"network error ({socket.SocketErrorCode})",
-                };
-            }
-            if (inner is HttpRequestException { HttpRequestError: var error } && error != HttpRequestError.Unknown && inner.InnerException is not SocketException)
-            {
-                return error switch
-                {
-                    HttpRequestError.NameResolutionError => "host name not found (DNS)",
-                    HttpRequestError.ConnectionError => "could not connect",
-                    HttpRequestError.ResponseEnded => "connection closed before the answer",
-                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
-                    _ => $"HTTP error ({error})",
-                };
-            }
-        }
-        return exception.InnerException?.Message ?? exception.Message;
-    }
 
     private sealed record RawResponse(int StatusCode, string Body);
 

@@ -14,6 +14,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
+using OnDemand.Grains.Http;
+
 namespace OnDemand.Grains.Databases;
 
 /// <summary>
@@ -593,7 +595,7 @@ public sealed partial class OsbDatabaseProvisioner : IDatabaseProvisioner, IDisp
         catch (FlurlHttpException e)
         {
             throw new DatabaseProvisioningException(
-                $"{target.Where}: {action} failed: {DescribeTransportFailure(e)}. Will retry.", transient: true, e);
+                $"{target.Where}: {action} failed: {HttpFailures.DescribeTransportFailure(e)}. Will retry.", transient: true, e);
         }
     }
 
@@ -645,35 +647,6 @@ public sealed partial class OsbDatabaseProvisioner : IDatabaseProvisioner, IDisp
 
     private static string Truncate(string text) =>
         text.Length <= MaxDescriptionLength ? text : string.Concat(text.AsSpan(0, MaxDescriptionLength), "…");
-
-    private static string DescribeTransportFailure(FlurlHttpException exception)
-    {
-        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is SocketException socket)
-            {
-                return socket.SocketErrorCode switch
-                {
-                    SocketError.ConnectionRefused => "connection refused (is the cluster's broker running?)",
-                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found (DNS)",
-                    SocketError.TimedOut => "connect timed out",
-                    _ => $"network error ({socket.SocketErrorCode})",
-                };
-            }
-            if (inner is HttpRequestException { HttpRequestError: var error } && error != HttpRequestError.Unknown && inner.InnerException is not SocketException)
-            {
-                return error switch
-                {
-                    HttpRequestError.NameResolutionError => "host name not found (DNS)",
-                    HttpRequestError.ConnectionError => "could not connect",
-                    HttpRequestError.ResponseEnded => "connection closed before the answer",
-                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
-                    _ => $"HTTP error ({error})",
-                };
-            }
-        }
-        return exception.InnerException?.Message ?? exception.Message;
-    }
 
     private Task RunAsync(Func<CancellationToken, Task> body, CancellationToken ct) =>
         RunAsync(async token => { await body(token); return true; }, ct);

@@ -1,0 +1,42 @@
+using System.Net;
+using System.Net.Sockets;
+using Flurl.Http;
+
+namespace OnDemand.Grains.Http;
+
+/// <summary>Short, operator-readable words for what went wrong on the wire, shared by every HTTP client of the grains.</summary>
+public static class HttpFailures
+{
+    public static string ReasonPhrase(int statusCode) =>
+        Enum.IsDefined(typeof(HttpStatusCode), statusCode) ? ((HttpStatusCode)statusCode).ToString() : "";
+
+    /// <summary>Why no HTTP answer arrived: refused, DNS, TLS, closed... (never the request or its credentials).</summary>
+    public static string DescribeTransportFailure(FlurlHttpException exception)
+    {
+        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection refused",
+                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found (DNS)",
+                    SocketError.TimedOut => "connect timed out",
+                    _ => $"network error ({socket.SocketErrorCode})",
+                };
+            }
+            if (inner is HttpRequestException { HttpRequestError: var error } && error != HttpRequestError.Unknown && inner.InnerException is not SocketException)
+            {
+                return error switch
+                {
+                    HttpRequestError.NameResolutionError => "host name not found (DNS)",
+                    HttpRequestError.ConnectionError => "could not connect",
+                    HttpRequestError.ResponseEnded => "connection closed before the answer",
+                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
+                    _ => $"HTTP error ({error})",
+                };
+            }
+        }
+        return exception.InnerException?.Message ?? exception.Message;
+    }
+}
