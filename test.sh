@@ -16,6 +16,21 @@ if ! have_postgres; then
   fi
 fi
 
+# MariaDB for the MySQL provisioner tests (they start a private server from mariadbd on a random port). Debian's
+# postinst may start the system service: stop it, nothing uses it.
+have_mysqld() { command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 || [[ -x /usr/sbin/mariadbd || -x /usr/sbin/mysqld ]]; }
+if ! have_mysqld; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "==> installing MariaDB (the MySQL tests start private servers from its binaries)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq mariadb-server >/dev/null || { echo "apt-get install mariadb-server failed" >&2; exit 1; }
+    service mariadb stop >/dev/null 2>&1 || true
+  else
+    echo "MariaDB binaries are missing: sudo apt-get install -y mariadb-server" >&2
+    exit 1
+  fi
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test --project tests/Broker.Tests "$@" 2>&1 | tee "$log"

@@ -27,6 +27,7 @@ public static class BrokerGrainsServiceCollectionExtensions
         services.Configure<DatabaseOptions>(configuration.GetSection(DatabaseOptions.Section));
         services.AddSingleton<ICredentialStore, CredHubCredentialStore>();
         services.AddSingleton<IDatabaseProvisioner, PostgresDatabaseProvisioner>();
+        services.AddSingleton<IDatabaseProvisioner, MySqlDatabaseProvisioner>();
         services.AddSingleton<IDatabaseProvisioner, OsbDatabaseProvisioner>();
         services.AddSingleton<DatabaseProvisioning>();
         // The host provides Data Protection (the silo keeps its key ring in PostgreSQL).

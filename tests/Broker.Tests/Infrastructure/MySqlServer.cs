@@ -223,13 +223,16 @@ public sealed class MySqlServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Gives every root account the random password, over the socket (the only way in without one).</summary>
+    /// <summary>
+    /// Gives the root accounts the random password, over the socket (the only way in without one). Root accounts
+    /// named after the machine's host name are ignored by the server under --skip-name-resolve.
+    /// </summary>
     private async Task SecureRootAsync(CancellationToken ct)
     {
         await using var connection = new MySqlConnection(SocketConnectionString());
         await connection.OpenAsync(ct);
         var accounts = new List<string>();
-        await using (var list = new MySqlCommand("SELECT Host FROM mysql.user WHERE User = 'root'", connection))
+        await using (var list = new MySqlCommand("SELECT Host FROM mysql.user WHERE User = 'root' AND Host IN ('localhost', '127.0.0.1', '::1')", connection))
         await using (var reader = await list.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
