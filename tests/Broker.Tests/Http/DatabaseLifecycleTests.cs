@@ -197,6 +197,23 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         Assert.Equal(HttpStatusCode.Accepted, (await Osb.DeprovisionAsync(byId, Service, Catalog.Pg1Gb)).Status);
         await WaitAsync(byId, Catalog.Pg1Gb);
 
+        // Renamed in Cloud Foundry (a context-only update): the new name resolves, the old one no longer does.
+        var renamed = clusterName + "-renamed";
+        var rename = new JsonObject
+        {
+            ["service_id"] = Service, ["plan_id"] = Catalog.PgClusterSmall, ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall },
+            ["context"] = new JsonObject { ["platform"] = "cloudfoundry", ["organization_guid"] = OsbClient.OrgGuid, ["space_guid"] = OsbClient.SpaceGuid, ["instance_name"] = renamed },
+        };
+        Assert.Equal(HttpStatusCode.OK, (await Osb.UpdateAsync(cluster, rename)).Status);
+        var byOldName = await Osb.ProvisionAsync(Guid.NewGuid().ToString(), Database(clusterName, "old-name"));
+        Assert.Equal(HttpStatusCode.BadRequest, byOldName.Status);
+        var byNewName = Guid.NewGuid().ToString();
+        Assert.Equal(HttpStatusCode.Accepted, (await Osb.ProvisionAsync(byNewName, Database(renamed, "new-name"))).Status);
+        Assert.Equal("succeeded", (await WaitAsync(byNewName, Catalog.Pg1Gb))["state"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Accepted, (await Osb.DeprovisionAsync(byNewName, Service, Catalog.Pg1Gb)).Status);
+        await WaitAsync(byNewName, Catalog.Pg1Gb);
+        clusterName = renamed;
+
         var mysqlDb = await Osb.ProvisionAsync(Guid.NewGuid().ToString(), OsbClient.ProvisionBody(Catalog.MySql, Catalog.Db100Mb, new JsonObject { ["cluster"] = clusterName }));
         Assert.Equal(HttpStatusCode.BadRequest, mysqlDb.Status);
 
