@@ -195,17 +195,19 @@ public sealed partial class ClusterGrain
     /// <summary>Where Concourse looks up this pipeline's ((vars)): /concourse/TEAM/PIPELINE/VAR.</summary>
     private string CredentialPrefix => $"/concourse/{concourseOptions.Value.Team}/{S.Pipeline.Name}";
 
-    private Task RegisterNameAsync(string? previousName)
+    private async Task RegisterNameAsync(string? previousName)
     {
         var context = S.Context!;
-        if (string.IsNullOrEmpty(context.InstanceName)) return Task.CompletedTask;
-        return GrainFactory.GetGrain<ISpaceDirectoryGrain>(context.SpaceGuid).Register(context.InstanceName, InstanceId, previousName);
+        if (previousName is { Length: > 0 } && previousName != context.InstanceName)
+            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, previousName)).Release(InstanceId);
+        if (!string.IsNullOrEmpty(context.InstanceName))
+            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, context.InstanceName)).Claim(InstanceId);
     }
 
     private Task UnregisterNameAsync()
     {
         var context = S.Context!;
         if (string.IsNullOrEmpty(context.InstanceName)) return Task.CompletedTask;
-        return GrainFactory.GetGrain<ISpaceDirectoryGrain>(context.SpaceGuid).Unregister(context.InstanceName, InstanceId);
+        return GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, context.InstanceName)).Release(InstanceId);
     }
 }

@@ -65,7 +65,7 @@ public sealed class DatabaseGrain(
 
         // The name as the cluster's owners named it in this space, else an instance id (platforms sending no names).
         var space = request.Context.SpaceGuid;
-        var clusterId = await GrainFactory.GetGrain<ISpaceDirectoryGrain>(space).Resolve(clusterName) ?? clusterName;
+        var clusterId = await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(space, clusterName)).Resolve() ?? clusterName;
         var registration = await GrainFactory.GetGrain<IClusterGrain>(clusterId)
             .RegisterDatabase(new ChildDatabaseRequest(InstanceId, request.Context.InstanceName, request.ServiceId, request.PlanId, space));
         if (registration.Outcome != ChildStepOutcome.Done)

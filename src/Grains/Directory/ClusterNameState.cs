@@ -1,0 +1,7 @@
+namespace OnDemand.Grains.Directory;
+
+[GenerateSerializer, Alias("OnDemand.ClusterNameState")]
+public sealed class ClusterNameState
+{
+    [Id(0)] public string? ClusterId { get; set; }
+}
