@@ -50,33 +50,33 @@ internal sealed class OsbClient : IDisposable
     }
 
     /// <returns>the HTTP status (0 when the request failed) and the body.</returns>
-    public async Task<(int Status, string Body)> ProvisionAsync(Target target)
+    public async Task<(int Status, string Body)> ProvisionAsync(Target target, CancellationToken cancellationToken = default)
     {
         using var content = new ByteArrayContent(target.Body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         try
         {
-            using var response = await _http.PutAsync($"v2/service_instances/{target.Id}?accepts_incomplete=true", content);
-            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+            using var response = await _http.PutAsync($"v2/service_instances/{target.Id}?accepts_incomplete=true", content, cancellationToken);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
             return (0, e.Message);
         }
     }
 
     /// <returns>"succeeded", "failed", "in progress", or null when the call failed or the instance is not known (yet).</returns>
-    public async Task<string?> LastOperationAsync(Target target)
+    public async Task<string?> LastOperationAsync(Target target, CancellationToken cancellationToken = default)
     {
         try
         {
-            using var response = await _http.GetAsync($"v2/service_instances/{target.Id}/last_operation?service_id={target.ServiceId}&plan_id={target.PlanId}");
+            using var response = await _http.GetAsync($"v2/service_instances/{target.Id}/last_operation?service_id={target.ServiceId}&plan_id={target.PlanId}", cancellationToken);
             if (response.StatusCode != HttpStatusCode.OK) return null;
-            await using var stream = await response.Content.ReadAsStreamAsync();
-            using var document = await JsonDocument.ParseAsync(stream);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
             return document.RootElement.TryGetProperty("state", out var state) ? state.GetString() : null;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
         {
             return null;
         }

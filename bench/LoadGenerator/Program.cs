@@ -11,6 +11,7 @@
 // Common flags: --url http://127.0.0.1:18080 --username broker --password P (or env BROKER_PASSWORD)
 //   --concurrency 64 --poll-concurrency 16 --poll-interval-ms 200 --timeout-seconds 300 --prefix ID --org o --space s
 //   --out FILE (key=value results, for scripts) --quiet
+// --timeout-seconds bounds each phase as a whole (PUTs and polling): what has not finished by then counts as timed out.
 using System.Globalization;
 using OnDemand.LoadGenerator;
 

@@ -75,6 +75,8 @@ internal static class Scenarios
     {
         var outcomes = targets.Select(_ => new Outcome()).ToArray();
         var pending = new ConcurrentDictionary<int, byte>();
+        // One deadline for the whole phase, PUTs included: what has not finished by then counts as timed out.
+        using var deadline = new CancellationTokenSource(o.Timeout);
         var putsDone = 0;
         long polls = 0;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -84,37 +86,71 @@ internal static class Scenarios
         var poller = Task.Run(async () =>
         {
             var lastReport = TimeSpan.Zero;
-            while (clock.Elapsed < o.Timeout)
+            while (!deadline.IsCancellationRequested)
             {
                 var sweepStart = clock.Elapsed;
                 var finishedPuts = Volatile.Read(ref putsDone) == 1;
                 var ids = pending.Keys.ToArray();
                 if (ids.Length == 0 && finishedPuts) return;
-                await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = o.PollConcurrency }, async (i, ct) =>
+                try
                 {
-                    var state = await client.LastOperationAsync(targets[i]);
-                    Interlocked.Increment(ref polls);
-                    if (state is "succeeded" or "failed")
+                    await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = o.PollConcurrency, CancellationToken = deadline.Token }, async (i, ct) =>
                     {
-                        outcomes[i].State = state;
-                        outcomes[i].DoneAt = clock.Elapsed;
-                        pending.TryRemove(i, out _);
-                    }
-                });
+                        var state = await client.LastOperationAsync(targets[i], ct);
+                        Interlocked.Increment(ref polls);
+                        if (state is "succeeded" or "failed")
+                        {
+                            outcomes[i].State = state;
+                            outcomes[i].DoneAt = clock.Elapsed;
+                            pending.TryRemove(i, out _);
+                        }
+                    });
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(5))
                 {
                     lastReport = clock.Elapsed;
                     Progress(o, $"{label}: {clock.Elapsed.TotalSeconds:0}s, {outcomes.Count(x => x.State is not null)} done, {pending.Count} in progress");
                 }
                 var wait = o.PollInterval - (clock.Elapsed - sweepStart);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait);
+                if (wait > TimeSpan.Zero)
+                {
+                    try { await Task.Delay(wait, deadline.Token); }
+                    catch (OperationCanceledException) { return; }
+                }
             }
         });
 
-        await Parallel.ForEachAsync(Enumerable.Range(0, targets.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency }, async (i, _) =>
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, targets.Count), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency, CancellationToken = deadline.Token }, async (i, ct) =>
+            {
+                await PutAsync(i, ct);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"loadgen: {label}: the deadline of {o.Timeout.TotalSeconds:0}s passed while PUTs were still being sent");
+        }
+        var putPhase = clock.Elapsed;
+        Volatile.Write(ref putsDone, 1);
+        await poller;
+        foreach (var outcome in outcomes.Where(x => x.State is null)) outcome.State = "timeout";
+        var wall = outcomes.Where(x => x.DoneAt > TimeSpan.Zero).Select(x => x.DoneAt).DefaultIfEmpty(clock.Elapsed).Max();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var result = new PhaseResult(outcomes, putPhase, wall, Interlocked.Read(ref polls), cpu / clock.Elapsed);
+        foreach (var rejected in outcomes.Where(x => x.State == "rejected").Take(3))
+            Console.Error.WriteLine($"loadgen: {label}: PUT answered {rejected.PutStatus}: {rejected.Error}");
+        return result;
+
+        async Task PutAsync(int i, CancellationToken ct)
         {
             var started = Stopwatch.GetTimestamp();
-            var (status, body) = await client.ProvisionAsync(targets[i]);
+            var (status, body) = await client.ProvisionAsync(targets[i], ct);
+            if (status == 0 && ct.IsCancellationRequested) return; // cut off by the deadline: counted as timed out
             var outcome = outcomes[i];
             outcome.PutMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             outcome.PutStatus = status;
@@ -133,17 +169,7 @@ internal static class Scenarios
                     outcome.Error = body.Length > 300 ? body[..300] : body;
                     break;
             }
-        });
-        var putPhase = clock.Elapsed;
-        Volatile.Write(ref putsDone, 1);
-        await poller;
-        foreach (var i in pending.Keys) outcomes[i].State = "timeout";
-        var wall = outcomes.Where(x => x.DoneAt > TimeSpan.Zero).Select(x => x.DoneAt).DefaultIfEmpty(clock.Elapsed).Max();
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        var result = new PhaseResult(outcomes, putPhase, wall, Interlocked.Read(ref polls), cpu / clock.Elapsed);
-        foreach (var rejected in outcomes.Where(x => x.State == "rejected").Take(3))
-            Console.Error.WriteLine($"loadgen: {label}: PUT answered {rejected.PutStatus}: {rejected.Error}");
-        return result;
+        }
     }
 
     /// <summary>The same PUTs again: each instance exists, so the broker answers 200 without writing anything.</summary>
@@ -153,15 +179,24 @@ internal static class Scenarios
         var outcomes = Enumerable.Range(0, targets.Count * o.ReplayPasses).Select(_ => new Outcome()).ToArray();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, outcomes.Length), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency }, async (i, _) =>
+        using var deadline = new CancellationTokenSource(o.Timeout);
+        try
         {
-            var started = Stopwatch.GetTimestamp();
-            var (status, _) = await client.ProvisionAsync(targets[i % targets.Count]);
-            outcomes[i].PutMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            outcomes[i].PutStatus = status;
-            outcomes[i].State = status == 200 ? "succeeded" : "rejected";
-            outcomes[i].DoneAt = clock.Elapsed;
-        });
+            await Parallel.ForEachAsync(Enumerable.Range(0, outcomes.Length), new ParallelOptions { MaxDegreeOfParallelism = o.Concurrency, CancellationToken = deadline.Token }, async (i, ct) =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                var (status, _) = await client.ProvisionAsync(targets[i % targets.Count], ct);
+                outcomes[i].PutMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                outcomes[i].PutStatus = status;
+                outcomes[i].State = status == 200 ? "succeeded" : "rejected";
+                outcomes[i].DoneAt = clock.Elapsed;
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"loadgen: replay: the deadline of {o.Timeout.TotalSeconds:0}s passed");
+        }
+        foreach (var outcome in outcomes.Where(x => x.State is null)) outcome.State = "timeout";
         var wall = clock.Elapsed;
         return new PhaseResult(outcomes, wall, wall, 0, (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore) / wall);
     }
