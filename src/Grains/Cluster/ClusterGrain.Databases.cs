@@ -84,7 +84,6 @@ public sealed partial class ClusterGrain
         {
             var credentials = await provisioner.CreateUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), Credentials.Passwords.Generate(), default);
             if (!child.BindingIds.Contains(bindingId)) child.BindingIds.Add(bindingId);
-            child.Bindings = child.BindingIds.Count;
             var json = new JsonObject
             {
                 ["uri"] = credentials.Uri,
@@ -109,7 +108,6 @@ public sealed partial class ClusterGrain
         {
             await provisioner.DropUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), default);
             child.BindingIds.Remove(bindingId);
-            child.Bindings = child.BindingIds.Count;
             return new ChildStepResult(ChildStepOutcome.Done, "unbound", ClusterDisplayName);
         });
     }

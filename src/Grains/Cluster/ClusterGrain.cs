@@ -217,7 +217,7 @@ public sealed partial class ClusterGrain(
             InstanceId, S.Status, S.Spec.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion, S.Context,
             S.Pipeline.Name, concourse.PipelineWebUrl(S.Pipeline.Name),
             operations.Reverse().ToList(),
-            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.Bindings)).ToList()));
+            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
     }
 
     private string DisplayName => S.Context?.InstanceName is { Length: > 0 } name ? $"'{name}'" : InstanceId;
