@@ -65,6 +65,7 @@ need_apt ss iproute2
 # ---------------------------------------------------------------------------------------------------- processes
 mkdir -p "$WORK" "$RESULTS"
 PIDFILE=$WORK/pids
+LOCK=$WORK/.lock
 declare -A PID=()
 WATCHDOG=""
 
@@ -96,7 +97,6 @@ trap 'log "interrupted (SIGINT)"; exit 130' INT
 trap 'log "terminated (SIGTERM)"; exit 143' TERM
 
 # One run at a time on this machine: a second one would share the ports and wipe this one's PostgreSQL and outputs.
-LOCK=$WORK/.lock
 take_lock() { ( set -o noclobber; echo "$$" >"$LOCK" ) 2>/dev/null; }
 if ! take_lock; then
   holder=$(cat "$LOCK" 2>/dev/null || true)

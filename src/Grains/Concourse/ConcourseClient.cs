@@ -48,8 +48,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     private readonly IFlurlClient _http;
     private readonly string _webRoot;
     private readonly string _team;
-    private readonly SemaphoreSlim _loginGate = new(1, 1);
-    private volatile BearerToken? _token;
+    private readonly SharedBearerToken _tokens;
 
     public ConcourseClient(IOptions<ConcourseOptions> options, ILogger<ConcourseClient> logger)
         : this(options.Value, logger)
@@ -76,6 +75,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _clock = clock ?? TimeProvider.System;
+        _tokens = new SharedBearerToken(_clock, LogInAsync);
         _team = options.Team;
         _webRoot = options.Url.TrimEnd('/');
         _http = new FlurlClientBuilder(_webRoot)
@@ -220,7 +220,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        _loginGate.Dispose();
+        _tokens.Dispose();
     }
 
     private IFlurlRequest PipelineRequest(string pipeline, string? action = null)
@@ -253,7 +253,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     private async Task<RawResponse> SendAsync(
         string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
     {
-        var token = await GetTokenAsync(cancellationToken);
+        var token = await _tokens.GetAsync(cancellationToken);
         var response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
         if (response.StatusCode != (int)HttpStatusCode.Unauthorized)
         {
@@ -261,7 +261,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         }
 
         Log.TokenRejected(_logger, call);
-        token = await LogInSharedAsync(token, cancellationToken);
+        token = await _tokens.RenewAsync(token, cancellationToken);
         response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
         if (response.StatusCode == (int)HttpStatusCode.Unauthorized)
         {
@@ -298,40 +298,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         finally
         {
             content?.Dispose();
-        }
-    }
-
-    private async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
-    {
-        var cached = _token;
-        if (cached is not null && cached.IsFresh(_clock.GetUtcNow()))
-        {
-            return cached.Value;
-        }
-        return await LogInSharedAsync(cached?.Value, cancellationToken);
-    }
-
-    /// <summary>
-    /// One login for all concurrent callers: whoever enters second finds the token the first one got
-    /// (it differs from the <paramref name="staleToken"/> that caller saw fail or expire) and reuses it.
-    /// </summary>
-    private async Task<string> LogInSharedAsync(string? staleToken, CancellationToken cancellationToken)
-    {
-        await _loginGate.WaitAsync(cancellationToken);
-        try
-        {
-            var current = _token;
-            if (current is not null && current.Value != staleToken && current.IsFresh(_clock.GetUtcNow()))
-            {
-                return current.Value;
-            }
-            var fresh = await LogInAsync(cancellationToken);
-            _token = fresh;
-            return fresh.Value;
-        }
-        finally
-        {
-            _loginGate.Release();
         }
     }
 
@@ -501,14 +467,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     }
 
     private sealed record RawResponse(int StatusCode, string Body, string? ConfigVersion);
-
-    private sealed record BearerToken(string Value, DateTimeOffset RenewAt)
-    {
-        public bool IsFresh(DateTimeOffset now) => now < RenewAt;
-
-        // Keep the token out of any log or debugger display that prints the record.
-        public override string ToString() => $"BearerToken {{ RenewAt = {RenewAt:O} }}";
-    }
 
     private sealed class TokenDto
     {

@@ -33,8 +33,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
     private readonly IFlurlClient? _http;
     private readonly string _apiUrl = "";
     private readonly string _tokenUrl = "";
-    private readonly SemaphoreSlim _loginGate = new(1, 1);
-    private volatile BearerToken? _token;
+    private readonly SharedBearerToken _tokens;
 
     public CredHubCredentialStore(IOptions<CredHubOptions> options, ILogger<CredHubCredentialStore> logger)
         : this(options.Value, logger)
@@ -49,6 +48,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _clock = clock ?? TimeProvider.System;
+        _tokens = new SharedBearerToken(_clock, LogInAsync);
         if (!Enabled)
         {
             return;
@@ -141,7 +141,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
     public void Dispose()
     {
         _http?.Dispose();
-        _loginGate.Dispose();
+        _tokens.Dispose();
     }
 
     private static void CheckName(string name)
@@ -182,7 +182,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         {
             throw new CredentialStoreException($"Cannot {call}: no credential manager is configured (CredHub:Url is empty).", transient: false);
         }
-        var token = await GetTokenAsync(cancellationToken);
+        var token = await _tokens.GetAsync(cancellationToken);
         var response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
         if (response.StatusCode != (int)HttpStatusCode.Unauthorized)
         {
@@ -190,7 +190,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         }
 
         Log.TokenRejected(_logger, call);
-        token = await LogInSharedAsync(token, cancellationToken);
+        token = await _tokens.RenewAsync(token, cancellationToken);
         response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
         if (response.StatusCode == (int)HttpStatusCode.Unauthorized)
         {
@@ -231,40 +231,6 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         finally
         {
             content?.Dispose();
-        }
-    }
-
-    private async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
-    {
-        var cached = _token;
-        if (cached is not null && cached.IsFresh(_clock.GetUtcNow()))
-        {
-            return cached.Value;
-        }
-        return await LogInSharedAsync(cached?.Value, cancellationToken);
-    }
-
-    /// <summary>
-    /// One login for all concurrent callers: whoever enters second finds the token the first one got (it differs
-    /// from the <paramref name="staleToken"/> that caller saw fail or expire) and reuses it.
-    /// </summary>
-    private async Task<string> LogInSharedAsync(string? staleToken, CancellationToken cancellationToken)
-    {
-        await _loginGate.WaitAsync(cancellationToken);
-        try
-        {
-            var current = _token;
-            if (current is not null && current.Value != staleToken && current.IsFresh(_clock.GetUtcNow()))
-            {
-                return current.Value;
-            }
-            var fresh = await LogInAsync(cancellationToken);
-            _token = fresh;
-            return fresh.Value;
-        }
-        finally
-        {
-            _loginGate.Release();
         }
     }
 
@@ -353,14 +319,6 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
 
 
     private sealed record RawResponse(int StatusCode, string Body);
-
-    private sealed record BearerToken(string Value, DateTimeOffset RenewAt)
-    {
-        public bool IsFresh(DateTimeOffset now) => now < RenewAt;
-
-        // Keep the token out of any log or debugger display that prints the record.
-        public override string ToString() => $"BearerToken {{ RenewAt = {RenewAt:O} }}";
-    }
 
     private static partial class Log
     {
