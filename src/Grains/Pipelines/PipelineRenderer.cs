@@ -55,8 +55,7 @@ public sealed partial class PipelineRenderer : IPipelineRenderer
         ArgumentNullException.ThrowIfNull(templateYaml);
         ArgumentNullException.ThrowIfNull(variables);
 
-        EnsureTemplateSize(templateYaml);
-        var root = LoadSingleDocument(templateYaml);
+        var root = ParsedTemplates.TryGetValue(templateYaml, out var parsed) ? parsed : Parse(templateYaml);
         if (root is not YamlMappingNode)
         {
             throw new PipelineRenderException("the pipeline template must be a YAML mapping at the top level");
@@ -67,6 +66,20 @@ public sealed partial class PipelineRenderer : IPipelineRenderer
         var json = config.ToJsonString(OutputOptions);
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
         return new RenderedPipeline(json, hash, converter.UnresolvedVariables);
+    }
+
+    // The configured templates are parsed once: parsing dominated rendering. The tree is only read afterwards
+    // (substitution builds a new JSON tree), so one parsed tree serves concurrent renders. Bounded: templates are
+    // few, but callers may pass arbitrary text.
+    private const int MaxCachedTemplates = 32;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, YamlNode> ParsedTemplates = new(StringComparer.Ordinal);
+
+    private static YamlNode Parse(string templateYaml)
+    {
+        EnsureTemplateSize(templateYaml);
+        var root = LoadSingleDocument(templateYaml);
+        if (ParsedTemplates.Count < MaxCachedTemplates) ParsedTemplates.TryAdd(templateYaml, root);
+        return root;
     }
 
     private static void EnsureTemplateSize(string templateYaml)
