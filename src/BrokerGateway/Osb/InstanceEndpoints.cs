@@ -99,7 +99,8 @@ public static class InstanceEndpoints
             {
                 ["service_id"] = view.ServiceId,
                 ["plan_id"] = view.PlanId,
-                ["dashboard_url"] = links.For(request, instanceId),
+                // A database's page is its cluster's, which lists it.
+                ["dashboard_url"] = links.For(request, view.DashboardInstanceId ?? instanceId),
                 ["parameters"] = JsonNode.Parse(view.ParametersJson ?? "{}"),
                 ["maintenance_info"] = new JsonObject { ["version"] = view.MaintenanceInfoVersion },
             }),

@@ -331,7 +331,8 @@ public sealed class DatabaseGrain(
             ? LastOperationView.Unknown
             : new LastOperationView(true, S.Operation.State, S.Operation.Description);
         _instanceView = S.Status is DatabaseStatus.Ready or DatabaseStatus.Deleting || (S.Status == DatabaseStatus.Failed && S.FailedOperation != OperationKind.Create)
-            ? new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion)
+            ? new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion,
+                DashboardInstanceId: S.ClusterId)
             : new InstanceView(FetchOutcome.NotFound);
     }
 }

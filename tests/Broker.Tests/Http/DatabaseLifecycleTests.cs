@@ -79,7 +79,12 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         Assert.Contains(clusterName, created["description"]!.GetValue<string>());
         Assert.Equal("succeeded", (await WaitAsync(products, Catalog.Pg1Gb))["state"]!.GetValue<string>());
         Assert.Equal(1, await DatabasesNamedAsync(customers));
-        Assert.Equal(HttpStatusCode.OK, (await Osb.FetchAsync(customers)).Status);
+        var fetchedDatabase = await Osb.FetchAsync(customers);
+        Assert.Equal(HttpStatusCode.OK, fetchedDatabase.Status);
+        Assert.Equal(clusterName, fetchedDatabase.Body!["parameters"]!["cluster"]!.GetValue<string>());
+        var clusterPage = await new HttpClient().GetAsync(fetchedDatabase.Field("dashboard_url"));
+        Assert.Equal(HttpStatusCode.OK, clusterPage.StatusCode);
+        Assert.Contains("customer-db", await clusterPage.Content.ReadAsStringAsync());
 
         // bindings: an app, and a service key without app_guid; credentials really connect and can create tables
         var appBinding = Guid.NewGuid().ToString();
