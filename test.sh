@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (PostgreSQL's binaries; the tests start their own private server),
+# The test command: installs what the tests need (PostgreSQL's and MariaDB's binaries; the tests start their own
+# private servers),
 # runs every test once and ends with one line "N passed, F failed, S skipped".
 set -uo pipefail
 cd "$(dirname "$0")"

@@ -12,6 +12,8 @@ public enum ChildStepOutcome
     Retry = 2,
     /// <summary>Failed for good; the description says why.</summary>
     Failed = 3,
-    /// <summary>Refused without any change (unknown cluster, cluster being deleted...).</summary>
+    /// <summary>Refused without any change (cluster being deleted, another service...).</summary>
     Refused = 4,
+    /// <summary>No such cluster in the requester's space (a cluster of another space answers the same).</summary>
+    NotFound = 5,
 }

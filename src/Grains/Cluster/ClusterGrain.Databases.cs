@@ -141,7 +141,7 @@ public sealed partial class ClusterGrain
     {
         // A cluster of another space answers like an unknown one: its existence is not the requester's business.
         if (S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context!.SpaceGuid != requesterSpace)
-            return new(ChildStepOutcome.Refused, "no such cluster in this space");
+            return new(ChildStepOutcome.NotFound, "no such cluster in this space");
         return S.Status switch
         {
             ClusterStatus.Deleting => new(ChildStepOutcome.Refused, $"cluster {DisplayName} is being deleted"),

@@ -70,7 +70,7 @@ public sealed class DatabaseGrain(
             .RegisterDatabase(new ChildDatabaseRequest(InstanceId, request.Context.InstanceName, request.ServiceId, request.PlanId, space));
         if (registration.Outcome != ChildStepOutcome.Done)
         {
-            return OperationResult.BadRequest(registration.Description == "no such cluster in this space"
+            return OperationResult.BadRequest(registration.Outcome == ChildStepOutcome.NotFound
                 ? $"no cluster named '{clusterName}' in this space: create one first (cf create-service {service.Name} cluster-small {clusterName}) or check its name with cf services"
                 : registration.Description);
         }
@@ -221,7 +221,9 @@ public sealed class DatabaseGrain(
         if (now < operation.NextAttemptAt) return;
         if (now > operation.Deadline)
         {
-            await FinishAsync(operation, LastOperationState.Failed, $"timed out: {operation.Description}");
+            var what = operation.Kind == OperationKind.Delete ? "deleting the database" : "creating the database";
+            await FinishAsync(operation, LastOperationState.Failed,
+                $"{what} timed out after {(operation.Deadline - operation.StartedAt).TotalMinutes:0} minutes (last status: {operation.Description}); try again or ask the platform operators");
             return;
         }
 

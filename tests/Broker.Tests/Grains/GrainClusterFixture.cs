@@ -18,17 +18,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Concourse = await ConcourseEmulatorServer.StartAsync(new EmulatorOptions { Username = "admin", Password = "admin", Team = "main" });
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Broker:ConfigPath"] = RepositoryPaths.BrokerConfig,
-            ["Concourse:Url"] = Concourse.Url.ToString().TrimEnd('/'),
-            ["Concourse:Team"] = "main",
-            ["Concourse:Username"] = "admin",
-            ["Concourse:Password"] = "admin",
-            ["Concourse:RequestTimeout"] = "00:00:02",
-            ["Lifecycle:PollInterval"] = "00:00:00.050",
-            ["Lifecycle:MaxRetryDelay"] = "00:00:00.500",
-        }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(GrainSettings.For(Concourse.Url)).Build();
 
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>

@@ -55,25 +55,17 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Orleans:ClusterId"] = name,
             ["Orleans:ServiceId"] = name,
             ["Orleans:ApplySchema"] = "false",
-            ["Broker:ConfigPath"] = RepositoryPaths.BrokerConfig,
             ["Broker:Username"] = BrokerUser,
             ["Broker:Password"] = BrokerPassword,
             ["Broker:DashboardSecret"] = DashboardSecret,
             ["Broker:OperatorPassword"] = OperatorPassword,
             ["Operator:Password"] = OperatorPassword,
-            ["Concourse:Url"] = concourseUrl,
             ["CredHub:Url"] = $"{concourseUrl}/credhub",
             ["CredHub:UaaUrl"] = $"{concourseUrl}/uaa",
             ["CredHub:ClientId"] = "broker",
             ["CredHub:ClientSecret"] = "broker-secret",
             ["Databases:Endpoints:postgresql:Host"] = "127.0.0.1",
             ["Databases:Endpoints:postgresql:Port"] = postgres.Port.ToString(),
-            ["Concourse:Team"] = "main",
-            ["Concourse:Username"] = "admin",
-            ["Concourse:Password"] = "admin",
-            ["Concourse:RequestTimeout"] = "00:00:02",
-            ["Lifecycle:PollInterval"] = "00:00:00.050",
-            ["Lifecycle:MaxRetryDelay"] = "00:00:00.500",
             ["Serilog:MinimumLevel:Default"] = "Warning",
             // A killed silo is declared dead within seconds, so its grains move on quickly.
             ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
@@ -82,6 +74,7 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
             ["Orleans:GatewayListRefreshPeriod"] = "00:00:01",
         };
+        foreach (var (key, value) in GrainSettings.For(concourse.Url)) all[key] = value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
 
         var stack = new BrokerStack(connectionString, concourse, all);
