@@ -94,13 +94,26 @@ public static class GatewayApplication
         }
     }
 
-    /// <summary>Unexpected failures (a silo unreachable, a timeout) answer 503 with an OSB body, never an HTML 500.</summary>
+    /// <summary>
+    /// Unexpected failures (a silo unreachable, a timeout) answer 503 with an OSB body, never an HTML 500. The answer
+    /// says what is known: a read changed nothing; a change that got no answer in time may have been applied, and
+    /// repeating it is safe (every OSB request here is idempotent).
+    /// </summary>
     private static Task BackendUnavailable(HttpContext context)
     {
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OnDemand.BrokerGateway")
-            .LogError(error, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);
-        return new OsbError(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable",
-            "the service broker could not complete the request right now; nothing was changed by this request, try again in a minute").ExecuteAsync(context);
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OnDemand.BrokerGateway");
+        if (error is TimeoutException)
+            logger.LogWarning("Request {Method} {Path} timed out waiting for a silo: {Error}", context.Request.Method, context.Request.Path, error.Message);
+        else
+            logger.LogError(error, "Request {Method} {Path} failed", context.Request.Method, context.Request.Path);
+        var description = HttpMethods.IsGet(context.Request.Method)
+            ? "the service broker could not answer right now (nothing was changed); try again in a minute"
+            : error is TimeoutException
+                ? "the service broker did not get an answer in time: the request may or may not have been applied. Repeating it is safe; " +
+                  "check the service instance (cf service) before and after"
+                : "the service broker could not complete the request right now: it may or may not have been applied. Repeating it is safe; try again in a minute";
+        context.Response.Headers.RetryAfter = "30";
+        return new OsbError(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable", description).ExecuteAsync(context);
     }
 }

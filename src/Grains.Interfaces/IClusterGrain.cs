@@ -25,6 +25,17 @@ public interface IClusterGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Fetch")]
     Task<InstanceView> Fetch();
 
+    /// <summary>
+    /// A database instance claims this id (one id, one instance): false when a cluster exists or existed under it.
+    /// Databases call it on their own id before recording anything, so a cluster can never be created under it.
+    /// </summary>
+    [Alias("ReserveForDatabase")]
+    Task<bool> ReserveForDatabase();
+
+    /// <summary>Undoes <see cref="ReserveForDatabase"/> for a database create that was refused.</summary>
+    [Alias("ReleaseDatabaseReservation")]
+    Task ReleaseDatabaseReservation();
+
     /// <summary>A database asks to live in this cluster; recorded before the database does anything.</summary>
     [Alias("RegisterDatabase")]
     Task<ChildStepResult> RegisterDatabase(ChildDatabaseRequest request);

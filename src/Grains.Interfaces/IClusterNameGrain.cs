@@ -20,7 +20,21 @@ public interface IClusterNameGrain : IGrainWithStringKey
     Task<string?> Resolve();
 }
 
+/// <summary>
+/// Grain keys of the name index. Names and space guids are user text: the key is a hash of both, so no character of
+/// theirs can reach the storage layer (Orleans' ADO.NET storage formats keys into strings and throws on braces).
+/// </summary>
 public static class ClusterNames
 {
-    public static string Key(string spaceGuid, string instanceName) => $"{spaceGuid}/{instanceName}";
+    public static string Key(string spaceGuid, string instanceName) =>
+        "name-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"{spaceGuid.Length}:{spaceGuid}/{instanceName}")));
+
+    /// <summary>The key names had before they were hashed, still read for clusters named back then; null when such a
+    /// name could never have been stored.</summary>
+    public static string? LegacyKey(string spaceGuid, string instanceName)
+    {
+        var key = $"{spaceGuid}/{instanceName}";
+        return key.AsSpan().IndexOfAny(['{', '}', '\0']) < 0 && key.Length <= 400 ? key : null;
+    }
 }

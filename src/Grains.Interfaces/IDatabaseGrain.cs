@@ -28,7 +28,7 @@ public interface IDatabaseGrain : IGrainWithStringKey
     Task<BindResult> Bind(string bindingId, BindRequest request);
 
     [Alias("Unbind")]
-    Task<BindResult> Unbind(string bindingId);
+    Task<BindResult> Unbind(string bindingId, string serviceId, string planId);
 
     [AlwaysInterleave, Alias("GetBinding")]
     Task<BindResult> GetBinding(string bindingId);

@@ -44,13 +44,17 @@ public static class BindingEndpoints
 
     private static async Task<IResult> Unbind(string instanceId, string bindingId, HttpRequest request, BrokerCatalog catalog, IGrainFactory grains)
     {
-        var serviceId = request.Query["service_id"].ToString();
-        var planId = request.Query["plan_id"].ToString();
-        if (serviceId.Length == 0) return OsbError.BadRequest("service_id is required");
-        if (planId.Length == 0) return OsbError.BadRequest("plan_id is required");
+        if ((OsbRequest.CheckId(instanceId, "instance id") ?? OsbRequest.CheckId(bindingId, "binding id")) is { } badId) return badId;
+        if (OsbRequest.Query(request, "service_id", out var serviceId) is { } e1) return e1;
+        if (OsbRequest.Query(request, "plan_id", out var planId) is { } e2) return e2;
         if (catalog.FindPlan(serviceId, planId) is not var (_, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
-        if (!plan.Bindable) return OsbJson.Empty(StatusCodes.Status410Gone);
-        return ToResult(await grains.GetGrain<IDatabaseGrain>(instanceId).Unbind(bindingId));
+        if (!plan.Bindable)
+        {
+            // No binding of a cluster plan can exist; but ids of the wrong plan must not make a live binding "gone".
+            var owner = await InstanceRouter.FindAsync(grains, instanceId, databaseFirst: true);
+            return InstanceRouter.CheckIds(catalog, instanceId, owner, serviceId, planId) ?? OsbJson.Empty(StatusCodes.Status410Gone);
+        }
+        return ToResult(await grains.GetGrain<IDatabaseGrain>(instanceId).Unbind(bindingId, serviceId, planId));
     }
 
     private static async Task<IResult> LastOperation(string instanceId, string bindingId, IGrainFactory grains)

@@ -33,6 +33,7 @@ public static class InstanceEndpoints
         if (OsbRequest.Parameters(body!, out var parameters) is { } e5) return e5;
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
         if (schemas.ValidateCreate(plan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
+        parameters = schemas.Normalize(plan, parameters);
 
         var provision = new ProvisionRequest(serviceId, planId, parameters.ToJsonString(), OsbRequest.MaintenanceInfoVersion(body!),
             OsbRequest.Context(body!, organizationGuid, spaceGuid), userId);
@@ -54,18 +55,22 @@ public static class InstanceEndpoints
         var planId = OsbRequest.String(body!, "plan_id");
         if (planId is not null && service.FindPlan(planId) is null) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {service.Name}");
         if (OsbRequest.Parameters(body!, out var parameters) is { } e2) return e2;
-        if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
 
-        // The plan whose schema applies: the current one (as the platform or the instance says), else the target.
+        // The instance itself says what it is and which plan's schema applies (previous_values is the platform's
+        // belief, and could name anything).
         var previousPlanId = body!["previous_values"] is JsonObject previous ? OsbRequest.String(previous, "plan_id") : null;
-        var current = previousPlanId is null ? await InstanceRouter.FetchAsync(grains, instanceId) : null;
-        var schemaPlan = service.FindPlan(previousPlanId ?? current?.PlanId ?? planId ?? "");
-        var targetPlan = planId is null ? schemaPlan : service.FindPlan(planId);
+        var owner = await InstanceRouter.FindAsync(grains, instanceId, InstanceRouter.DatabaseFirst(catalog, serviceId, previousPlanId ?? planId));
+        if (owner.Found && owner.ServiceId != serviceId)
+            return InstanceRouter.CheckIds(catalog, instanceId, owner, serviceId, null)!;
+        var currentPlan = owner.Found ? service.FindPlan(owner.PlanIds![0]) : null;
+        var targetPlan = planId is null ? currentPlan : service.FindPlan(planId);
         if (parameters.Count > 0 && targetPlan is not null && schemas.ValidateUpdate(targetPlan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
+        if (parameters.Count > 0 && targetPlan is not null) parameters = schemas.Normalize(targetPlan, parameters);
 
         var update = new UpdateRequest(serviceId, planId, body.ContainsKey("parameters") ? parameters.ToJsonString() : null,
-            OsbRequest.MaintenanceInfoVersion(body), OsbRequest.UpdateContext(body), userId);
-        var result = (schemaPlan ?? targetPlan)?.Kind == PlanKind.Database
+            OsbRequest.MaintenanceInfoVersion(body), OsbRequest.UpdateContext(body), userId, OsbRequest.AcceptsIncomplete(request));
+        var isDatabase = owner.Found ? owner.IsDatabase : currentPlan?.Kind == PlanKind.Database || targetPlan?.Kind == PlanKind.Database;
+        var result = isDatabase
             ? await grains.GetGrain<IDatabaseGrain>(instanceId).Update(update)
             : await grains.GetGrain<IClusterGrain>(instanceId).Update(update);
         return OutcomeResponses.ToResult(result);
@@ -75,23 +80,32 @@ public static class InstanceEndpoints
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
         if (!OriginatingIdentity.TryRead(request, out var userId, out var identityProblem)) return OsbError.BadRequest(identityProblem!);
-        var serviceId = request.Query["service_id"].ToString();
-        var planId = request.Query["plan_id"].ToString();
-        if (serviceId.Length == 0) return OsbError.BadRequest("service_id is required");
-        if (planId.Length == 0) return OsbError.BadRequest("plan_id is required");
+        if (OsbRequest.Query(request, "service_id", out var serviceId) is { } e1) return e1;
+        if (OsbRequest.Query(request, "plan_id", out var planId) is { } e2) return e2;
         if (catalog.FindPlan(serviceId, planId) is not var (_, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
 
+        // 410 only when no instance has the id; ids of another instance kind, service or plan are a 400.
+        var owner = await InstanceRouter.FindAsync(grains, instanceId, plan.Kind == PlanKind.Database);
+        if (!owner.Found) return OsbJson.Empty(StatusCodes.Status410Gone);
+        if (InstanceRouter.CheckIds(catalog, instanceId, owner, serviceId, planId) is { } wrongIds) return wrongIds;
+
         var deprovision = new DeprovisionRequest(serviceId, planId, userId);
-        var result = plan.Kind == PlanKind.Database
+        var result = owner.IsDatabase
             ? await grains.GetGrain<IDatabaseGrain>(instanceId).Deprovision(deprovision)
             : await grains.GetGrain<IClusterGrain>(instanceId).Deprovision(deprovision);
         return OutcomeResponses.ToResult(result);
     }
 
-    private static async Task<IResult> Fetch(string instanceId, HttpRequest request, IGrainFactory grains, DashboardLinks links)
+    private static async Task<IResult> Fetch(string instanceId, HttpRequest request, IGrainFactory grains, BrokerCatalog catalog, DashboardLinks links)
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
+        string? serviceId = request.Query["service_id"], planId = request.Query["plan_id"];
+        if (!string.IsNullOrEmpty(serviceId) || !string.IsNullOrEmpty(planId))
+        {
+            var owner = await InstanceRouter.FindAsync(grains, instanceId, InstanceRouter.DatabaseFirst(catalog, serviceId, planId));
+            if (InstanceRouter.CheckIds(catalog, instanceId, owner, serviceId, planId) is { } wrongIds) return wrongIds;
+        }
         var view = await InstanceRouter.FetchAsync(grains, instanceId);
         return view.Outcome switch
         {
@@ -112,8 +126,10 @@ public static class InstanceEndpoints
     private static async Task<IResult> LastOperation(string instanceId, HttpRequest request, IGrainFactory grains, BrokerCatalog catalog)
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
-        var view = await InstanceRouter.LastOperationAsync(grains, catalog, instanceId, request.Query["service_id"], request.Query["plan_id"], request.Query["operation"]);
+        string? serviceId = request.Query["service_id"], planId = request.Query["plan_id"];
+        var view = await InstanceRouter.FindAsync(grains, instanceId, InstanceRouter.DatabaseFirst(catalog, serviceId, planId));
         if (!view.Found) return OsbError.NotFound($"service instance {instanceId} does not exist");
+        if (InstanceRouter.CheckIds(catalog, instanceId, view, serviceId, planId) is { } wrongIds) return wrongIds;
         return OsbJson.Result(StatusCodes.Status200OK, new JsonObject
         {
             ["state"] = view.State switch

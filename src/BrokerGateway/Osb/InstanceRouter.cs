@@ -1,8 +1,9 @@
 namespace OnDemand.BrokerGateway.Osb;
 
 /// <summary>
-/// Finds which grain holds an instance. The plan says it when the request carries one; otherwise (fetch, and
-/// last_operation from clients that omit plan_id) the cluster is asked first, then the database.
+/// Finds which grain holds an instance id. An id names one instance of one kind (a database reserves its id in the
+/// cluster grain of the same id), so asking the likely kind first and the other second always finds the owner; the
+/// views asked are served from grain memory and never wait behind a running operation.
 /// </summary>
 public static class InstanceRouter
 {
@@ -12,16 +13,26 @@ public static class InstanceRouter
         return cluster.Outcome != FetchOutcome.NotFound ? cluster : await grains.GetGrain<IDatabaseGrain>(instanceId).Fetch();
     }
 
-    public static async Task<LastOperationView> LastOperationAsync(IGrainFactory grains, BrokerCatalog catalog, string instanceId, string? serviceId, string? planId, string? operation)
+    /// <summary>The owner's last operation (with its kind, service and plans); Found is false when no instance has the id.</summary>
+    public static async Task<LastOperationView> FindAsync(IGrainFactory grains, string instanceId, bool databaseFirst)
     {
         var cluster = grains.GetGrain<IClusterGrain>(instanceId);
         var database = grains.GetGrain<IDatabaseGrain>(instanceId);
-        if (catalog.FindPlan(serviceId, planId)?.Plan.Kind == PlanKind.Database)
+        if (databaseFirst)
         {
-            var view = await database.GetLastOperation(operation);
-            return view.Found ? view : await cluster.GetLastOperation(operation);
+            var view = await database.GetLastOperation(null);
+            return view.Found ? view : await cluster.GetLastOperation(null);
         }
-        var clusterView = await cluster.GetLastOperation(operation);
-        return clusterView.Found ? clusterView : await database.GetLastOperation(operation);
+        var clusterView = await cluster.GetLastOperation(null);
+        return clusterView.Found ? clusterView : await database.GetLastOperation(null);
     }
+
+    public static bool DatabaseFirst(BrokerCatalog catalog, string? serviceId, string? planId) =>
+        catalog.FindPlan(serviceId, planId)?.Plan.Kind == PlanKind.Database;
+
+    /// <summary>400 when the request's ids are not the instance's (nothing changed); null when they are.</summary>
+    public static OsbError? CheckIds(BrokerCatalog catalog, string instanceId, LastOperationView owner, string? serviceId, string? planId) =>
+        owner.Found && !owner.Matches(serviceId, planId)
+            ? OsbError.BadRequest(catalog.WrongIds(instanceId, serviceId, planId, owner.ServiceId ?? "", owner.PlanIds?.FirstOrDefault() ?? "", owner.IsDatabase))
+            : null;
 }

@@ -15,6 +15,7 @@ public static class OutcomeResponses
         OperationOutcome.ConcurrencyError => new OsbError(StatusCodes.Status422UnprocessableEntity, "ConcurrencyError", result.Description),
         OperationOutcome.PlanChangeNotSupported => new OsbError(StatusCodes.Status422UnprocessableEntity, "PlanChangeNotSupported", result.Description),
         OperationOutcome.MaintenanceInfoConflict => new OsbError(StatusCodes.Status422UnprocessableEntity, "MaintenanceInfoConflict", result.Description),
+        OperationOutcome.AsyncRequired => OsbError.AsyncRequired(),
         OperationOutcome.BadRequest => OsbError.BadRequest(result.Description ?? "the request was refused"),
         _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "unmapped outcome"),
     };

@@ -25,6 +25,39 @@ public sealed class ParameterSchemas
 
     public string? ValidateUpdate(ServicePlan plan, JsonObject parameters) => Validate(_update.GetValueOrDefault(plan.Id), plan, parameters);
 
+    /// <summary>
+    /// The parameters as the plan's schema types them: a number the schema declares "integer" (JSON Schema accepts
+    /// 100.0 and 1e2 as integers) becomes an integer, so it reaches the pipeline as one. Call after validation.
+    /// </summary>
+    public JsonObject Normalize(ServicePlan plan, JsonObject parameters) =>
+        NormalizeObject(plan.CreateSchema, parameters);
+
+    private static JsonObject NormalizeObject(JsonObject? schema, JsonObject values)
+    {
+        if (schema?["properties"] is not JsonObject properties) return values;
+        var result = new JsonObject();
+        foreach (var (name, value) in values)
+        {
+            var property = properties[name] as JsonObject;
+            result[name] = value switch
+            {
+                JsonValue number when IsInteger(property) && number.GetValueKind() == JsonValueKind.Number
+                    && number.TryGetValue<decimal>(out var d) && decimal.Truncate(d) == d && d is >= long.MinValue and <= long.MaxValue
+                    => JsonValue.Create((long)d),
+                JsonObject nested => NormalizeObject(property, nested),
+                _ => value?.DeepClone(),
+            };
+        }
+        return result;
+    }
+
+    private static bool IsInteger(JsonObject? property) => property?["type"] switch
+    {
+        JsonValue type => type.TryGetValue<string>(out var t) && t == "integer",
+        JsonArray types => types.Any(t => t is JsonValue v && v.TryGetValue<string>(out var s) && s == "integer"),
+        _ => false,
+    };
+
     private static string? Validate(JsonSchema? schema, ServicePlan plan, JsonObject parameters)
     {
         if (schema is null)
@@ -49,11 +82,42 @@ public sealed class ParameterSchemas
         return field.Length == 0 ? message : $"parameter '{field}': {message}";
     }
 
+    /// <summary>Every "pattern" and "patternProperties" key of the schema, rewritten to behave as in ECMA-262.</summary>
+    private static void TranslatePatterns(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (name, value) in obj.ToList())
+                {
+                    if (name == "pattern" && value is JsonValue pattern && pattern.TryGetValue<string>(out var text))
+                        obj[name] = EcmaPatterns.ToDotNet(text);
+                    else if (name == "patternProperties" && value is JsonObject patterns)
+                    {
+                        var translated = new JsonObject();
+                        foreach (var (key, sub) in patterns.ToList())
+                        {
+                            patterns.Remove(key);
+                            TranslatePatterns(sub);
+                            translated[EcmaPatterns.ToDotNet(key)] = sub;
+                        }
+                        obj[name] = translated;
+                    }
+                    else TranslatePatterns(value);
+                }
+                break;
+            case JsonArray array:
+                foreach (var item in array) TranslatePatterns(item);
+                break;
+        }
+    }
+
     private static JsonSchema? Compile(JsonObject? schema, string baseUri)
     {
         if (schema is null) return null;
         var copy = (JsonObject)schema.DeepClone();
         copy.Remove("$schema");
+        TranslatePatterns(copy);
         return JsonSchema.FromText(copy.ToJsonString(), new BuildOptions { SchemaRegistry = new SchemaRegistry() }, new Uri(baseUri));
     }
 }

@@ -16,4 +16,17 @@ public sealed class BrokerCatalog(IReadOnlyList<ServiceOffering> services)
         var plan = planId is null ? null : service?.FindPlan(planId);
         return service is null || plan is null ? null : (service, plan);
     }
+
+    /// <summary>
+    /// The answer to a request whose service_id/plan_id are not those of the instance it names: which ids to send,
+    /// by name, so a Cloud Foundry user (or operator) sees which instance the id belongs to. Nothing was changed.
+    /// </summary>
+    public string WrongIds(string instanceId, string? askedServiceId, string? askedPlanId, string ownerServiceId, string ownerPlanId, bool ownerIsDatabase)
+    {
+        var owner = FindPlan(ownerServiceId, ownerPlanId);
+        var kind = ownerIsDatabase ? "database" : "cluster";
+        return $"service instance {instanceId} is a {kind} of service {owner?.Service.Name ?? ownerServiceId} (service_id {ownerServiceId}), " +
+               $"plan {owner?.Plan.Name ?? ownerPlanId} (plan_id {ownerPlanId}); this request named service_id {askedServiceId} and plan_id {askedPlanId}. " +
+               "Nothing was changed: repeat the request with the instance's own ids";
+    }
 }

@@ -62,7 +62,8 @@ public static class CatalogLoader
             InstancesRetrievable = Bool(node, "instances_retrievable", true),
             BindingsRetrievable = Bool(node, "bindings_retrievable", true),
             AllowContextUpdates = Bool(node, "allow_context_updates", true),
-            PlanUpdateable = servicePlanUpdateable,
+            // The service-level flag is what plans without their own inherit: true only when some plan really is.
+            PlanUpdateable = plans.Any(p => p.PlanUpdateable),
             Tags = (node["tags"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").ToList() ?? [],
             Metadata = node["metadata"]?.DeepClone() as JsonObject,
             Databases = node["databases"] is JsonObject databases ? ReadDatabases(databases, $"{at}.databases") : null,
@@ -91,6 +92,7 @@ public static class CatalogLoader
         if (!System.Text.RegularExpressions.Regex.IsMatch(version, @"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"))
             throw new CatalogException($"{at}.maintenance_info.version '{version}' is not semver");
         var polling = node["maximum_polling_duration"]?.GetValue<long>() ?? 7200;
+        var allowedPlanChanges = (node["allowed_plan_changes"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").ToList() ?? [];
         if (polling <= 0 || polling > int.MaxValue) throw new CatalogException($"{at}.maximum_polling_duration must be a positive number of seconds");
 
         var createSchema = Schema(node["parameters"], $"{at}.parameters");
@@ -104,9 +106,11 @@ public static class CatalogLoader
             Kind = kind,
             // Cluster plans are never bindable: apps bind to the databases inside them.
             Bindable = kind == PlanKind.Database && Bool(node, "bindable", serviceBindable),
-            PlanUpdateable = Bool(node, "plan_updateable", servicePlanUpdateable),
+            // Truthful: a plan is updateable only when update accepts a change to another plan (tuning parameters and
+            // renames need no plan_updateable). plan_updateable: false in the file turns the allowed changes off.
+            PlanUpdateable = Bool(node, "plan_updateable", servicePlanUpdateable) && allowedPlanChanges.Count > 0,
             Free = Bool(node, "free", true),
-            AllowedPlanChanges = (node["allowed_plan_changes"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").ToList() ?? [],
+            AllowedPlanChanges = allowedPlanChanges,
             MaximumPollingDuration = (int)polling,
             MaintenanceInfoVersion = version,
             MaintenanceInfoDescription = Optional(maintenance, "description"),

@@ -26,4 +26,6 @@ public enum OperationOutcome
     MaintenanceInfoConflict = 9,
     /// <summary>Refused for a reason the user can fix (400).</summary>
     BadRequest = 10,
+    /// <summary>The change needs an asynchronous operation and the client did not accept one (422 AsyncRequired).</summary>
+    AsyncRequired = 11,
 }

@@ -14,4 +14,5 @@ public sealed record OperationResult(OperationOutcome Outcome, string? Operation
     public static OperationResult NotFound(string description) => new(OperationOutcome.NotFound, null, description);
     public static OperationResult Busy(string description) => new(OperationOutcome.ConcurrencyError, null, description);
     public static OperationResult BadRequest(string description) => new(OperationOutcome.BadRequest, null, description);
+    public static readonly OperationResult AsyncRequired = new(OperationOutcome.AsyncRequired);
 }

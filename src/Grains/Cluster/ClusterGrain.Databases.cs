@@ -14,7 +14,7 @@ public sealed partial class ClusterGrain
 {
     public async Task<ChildStepResult> RegisterDatabase(ChildDatabaseRequest request)
     {
-        if (RefuseChildren(request.SpaceGuid) is { } refusal) return refusal;
+        if (RefuseChildren(request) is { } refusal) return refusal;
         if (request.ServiceId != S.Spec!.ServiceId)
         {
             var service = catalog.FindService(S.Spec.ServiceId);
@@ -23,7 +23,12 @@ public sealed partial class ClusterGrain
         if (Provisioner(out _, out var unavailable) is null) return new(ChildStepOutcome.Refused, unavailable!);
         if (S.Children.Find(c => c.InstanceId == request.DatabaseId) is null)
         {
-            S.Children.Add(new ChildDatabase { InstanceId = request.DatabaseId, Name = request.Name, PlanId = request.PlanId, ServiceId = request.ServiceId, State = "registered" });
+            // The names are chosen once, here, and recorded: every later step uses the recorded ones.
+            S.Children.Add(new ChildDatabase
+            {
+                InstanceId = request.DatabaseId, Name = request.Name, PlanId = request.PlanId, ServiceId = request.ServiceId, State = "registered",
+                DatabaseName = DatabaseNames.Database(request.DatabaseId),
+            });
             await PersistAsync();
             logger.LogInformation("Cluster {InstanceId}: database {DatabaseId} registered", InstanceId, request.DatabaseId);
         }
@@ -41,9 +46,9 @@ public sealed partial class ClusterGrain
         var sizeMb = plan?.Vars["size_mb"] is JsonValue size && size.TryGetValue<int>(out var mb) ? mb : (int?)null;
         return await InClusterAsync(child, "create database", async endpoint =>
         {
-            await provisioner.CreateDatabaseAsync(endpoint, DatabaseNames.Database(databaseId), sizeMb, default);
+            await provisioner.CreateDatabaseAsync(endpoint, child.DatabaseNameInCluster, sizeMb, default);
             child.State = "created";
-            return new ChildStepResult(ChildStepOutcome.Done, $"database created in cluster {DisplayName} (plan {PlanName()})", ClusterDisplayName);
+            return new ChildStepResult(ChildStepOutcome.Done, $"database created in cluster {DisplayName} (plan {plan?.Name ?? child.PlanId})", ClusterDisplayName);
         });
     }
 
@@ -62,7 +67,10 @@ public sealed partial class ClusterGrain
         if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
         var result = await InClusterAsync(child, "delete database", async endpoint =>
         {
-            await provisioner.DropDatabaseAsync(endpoint, DatabaseNames.Database(databaseId), default);
+            // Accounts whose creation may have been cut short hold no grant yet: drop them by name first.
+            foreach (var pending in child.BindingAccounts.Where(a => !child.BindingIds.Contains(a.Key)).ToList())
+                await provisioner.DropUserAsync(endpoint, child.DatabaseNameInCluster, pending.Value, default);
+            await provisioner.DropDatabaseAsync(endpoint, child.DatabaseNameInCluster, default);
             S.Children.Remove(child);
             return new ChildStepResult(ChildStepOutcome.Done, $"database deleted from cluster {DisplayName}", ClusterDisplayName);
         });
@@ -80,9 +88,17 @@ public sealed partial class ClusterGrain
             return new(ChildStepOutcome.Refused, $"database {databaseId} is not ready in cluster {DisplayName}");
         if (WaitForCluster() is { } wait) return wait;
         if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
-        return await InClusterAsync(child, "create a binding", async endpoint =>
+        if (!child.KnownBindings.Contains(bindingId))
         {
-            var credentials = await provisioner.CreateUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), Credentials.Passwords.Generate(), default);
+            // Recorded before the account exists: a crash or a lost answer from here on leaves an account that an
+            // unbind (or the database's delete) still finds and drops.
+            child.BindingAccounts[bindingId] = DatabaseNames.BindingUser(bindingId);
+            await PersistAsync();
+        }
+        var account = child.AccountOf(bindingId);
+        var result = await InClusterAsync(child, "create a binding", async endpoint =>
+        {
+            var credentials = await provisioner.CreateUserAsync(endpoint, child.DatabaseNameInCluster, account, Credentials.Passwords.Generate(), default);
             if (!child.BindingIds.Contains(bindingId)) child.BindingIds.Add(bindingId);
             var json = new JsonObject
             {
@@ -96,18 +112,26 @@ public sealed partial class ClusterGrain
             };
             return new ChildStepResult(ChildStepOutcome.Done, "bound", ClusterDisplayName, json.ToJsonString());
         });
+        if (result.Outcome == ChildStepOutcome.Failed && !child.BindingIds.Contains(bindingId) && child.BindingAccounts.Remove(bindingId))
+        {
+            // Refused by the cluster (e.g. the account name is taken by something the broker does not manage):
+            // nothing of ours exists, and the name must never be dropped on this binding's behalf.
+            await PersistAsync();
+        }
+        return result;
     }
 
     public async Task<ChildStepResult> DeleteBinding(string databaseId, string bindingId)
     {
-        if (S.Children.Find(c => c.InstanceId == databaseId) is not { } child || !child.BindingIds.Contains(bindingId))
+        if (S.Children.Find(c => c.InstanceId == databaseId) is not { } child || !child.KnownBindings.Contains(bindingId))
             return new(ChildStepOutcome.Done, "binding already removed", ClusterDisplayName);
         if (WaitForCluster() is { } wait) return wait;
         if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
         return await InClusterAsync(child, "delete a binding", async endpoint =>
         {
-            await provisioner.DropUserAsync(endpoint, DatabaseNames.Database(databaseId), DatabaseNames.BindingUser(bindingId), default);
+            await provisioner.DropUserAsync(endpoint, child.DatabaseNameInCluster, child.AccountOf(bindingId), default);
             child.BindingIds.Remove(bindingId);
+            child.BindingAccounts.Remove(bindingId);
             return new ChildStepResult(ChildStepOutcome.Done, "unbound", ClusterDisplayName);
         });
     }
@@ -137,10 +161,12 @@ public sealed partial class ClusterGrain
         }
     }
 
-    private ChildStepResult? RefuseChildren(string requesterSpace)
+    private ChildStepResult? RefuseChildren(ChildDatabaseRequest request)
     {
-        // A cluster of another space answers like an unknown one: its existence is not the requester's business.
-        if (S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context!.SpaceGuid != requesterSpace)
+        // A cluster of another space answers like an unknown one: its existence is not the requester's business. So
+        // does a name the cluster no longer bears (a name index entry left behind by a rename cut short).
+        if (S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context!.SpaceGuid != request.SpaceGuid
+            || (request.RequestedName is { } asked && asked != InstanceId && asked != S.Context.InstanceName))
             return new(ChildStepOutcome.NotFound, "no such cluster in this space");
         return S.Status switch
         {
@@ -172,8 +198,6 @@ public sealed partial class ClusterGrain
 
     private string ClusterDisplayName => S.Context?.InstanceName is { Length: > 0 } name ? name : InstanceId;
 
-    private string PlanName() => catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan.Name ?? S.Spec.PlanId;
-
     private async Task StoreCredentialsAsync(ClusterOperation operation, CancellationToken cancellationToken)
     {
         var prefix = CredentialPrefix;
@@ -193,19 +217,26 @@ public sealed partial class ClusterGrain
     /// <summary>Where Concourse looks up this pipeline's ((vars)): /concourse/TEAM/PIPELINE/VAR.</summary>
     private string CredentialPrefix => $"/concourse/{concourseOptions.Value.Team}/{S.Pipeline.Name}";
 
-    private async Task RegisterNameAsync(string? previousName)
-    {
-        var context = S.Context!;
-        if (previousName is { Length: > 0 } && previousName != context.InstanceName)
-            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, previousName)).Release(InstanceId);
-        if (!string.IsNullOrEmpty(context.InstanceName))
-            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, context.InstanceName)).Claim(InstanceId);
-    }
+    /// <summary>The name the space's index should map to this cluster: its instance name while it exists.</summary>
+    private string? DesiredIndexedName =>
+        S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context?.InstanceName is not { Length: > 0 } name ? null : name;
 
-    private Task UnregisterNameAsync()
+    private bool NameIndexBehind => S.IndexedName != DesiredIndexedName;
+
+    /// <summary>
+    /// Brings the name index up to date with the state (claim the current name, release the previous one). Claim and
+    /// release are idempotent, so <see cref="ClusterState.IndexedName"/> is persisted with the next write rather than
+    /// on its own: a stale value only repeats this on the next activation. A failure here leaves the state as it is;
+    /// the timer or the next request tries again.
+    /// </summary>
+    private async Task SyncNameIndexAsync()
     {
-        var context = S.Context!;
-        if (string.IsNullOrEmpty(context.InstanceName)) return Task.CompletedTask;
-        return GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, context.InstanceName)).Release(InstanceId);
+        var desired = DesiredIndexedName;
+        if (S.IndexedName == desired) return;
+        if (S.IndexedName is { } previous && S.Context is { } context)
+            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, previous)).Release(InstanceId);
+        if (desired is not null)
+            await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(S.Context!.SpaceGuid, desired)).Claim(InstanceId);
+        S.IndexedName = desired;
     }
 }

@@ -16,7 +16,8 @@ public sealed partial class ClusterGrain
     private const string ReminderName = "cluster-operation";
     private IGrainTimer? _timer;
 
-    private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0;
+    private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
+    private bool _reminderRegistered;
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -29,11 +30,37 @@ public sealed partial class ClusterGrain
         return StopDrivingAsync();
     }
 
+    /// <summary>
+    /// Called right after an operation was recorded. The timer starts first (it cannot fail), so whatever fails
+    /// after it (the reminder, the name index) is finished by the first tick rather than left undone: recording the
+    /// intent is the one step that must succeed, and everything after it is recoverable.
+    /// </summary>
     private async Task StartDrivingAsync()
     {
         StartTimer(TimeSpan.Zero);
+        await EnsureReminderAsync();
+        await SyncNameIndexAsync();
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderRegistered || S.Operation is not { IsRunning: true }) return;
         // The reminder is the durable wake-up: it survives deactivation and silo loss; the timer does the fast polling.
         await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        _reminderRegistered = true;
+    }
+
+    private async Task TrySyncNameIndexAsync()
+    {
+        try
+        {
+            await SyncNameIndexAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Cluster {InstanceId}: name index not updated yet, will retry: {Error}", InstanceId, e.Message);
+            StartTimer(_options.PollInterval);
+        }
     }
 
     private void StartTimer(TimeSpan dueTime)
@@ -52,13 +79,16 @@ public sealed partial class ClusterGrain
     {
         _timer?.Dispose();
         _timer = null;
+        _reminderRegistered = false;
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         if (S.PendingAlerts.Count > 0) await DeliverAlertsAsync(cancellationToken);
+        if (NameIndexBehind) await TrySyncNameIndexAsync();
         var operation = S.Operation;
+        if (operation is { IsRunning: true } && !_reminderRegistered) await EnsureReminderAsync();
         if (operation is not { IsRunning: true })
         {
             if (!NeedsDriving) await StopDrivingAsync();
@@ -292,8 +322,7 @@ public sealed partial class ClusterGrain
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
-        if (operation.Kind == OperationKind.Delete) await UnregisterNameAsync();
-        else await RegisterNameAsync(previousName: null);
+        await TrySyncNameIndexAsync();
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
         if (!NeedsDriving) await StopDrivingAsync();
     }
@@ -385,7 +414,7 @@ public sealed partial class ClusterGrain
         var operation = S.Operation;
         _lastOperation = S.Status == ClusterStatus.None || operation is null
             ? LastOperationView.Unknown
-            : new LastOperationView(true, operation.State, operation.Description);
+            : new LastOperationView(true, operation.State, operation.Description, S.Spec?.ServiceId, AcceptedPlanIds);
         _instanceView = S.Status switch
         {
             ClusterStatus.None or ClusterStatus.Creating or ClusterStatus.Deleted => new InstanceView(FetchOutcome.NotFound),

@@ -47,6 +47,8 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
+        if (S.ReservedForDatabase)
+            return OperationResult.Conflict($"service instance {InstanceId} already exists as a database instance; an id names one instance only");
         switch (S.Status)
         {
             case ClusterStatus.None or ClusterStatus.Deleted:
@@ -85,7 +87,6 @@ public sealed partial class ClusterGrain(
                 credentialStore.Enabled ? OperationStep.StoreCredentials : OperationStep.SetPipeline, request.RequestedBy, "creating cluster: setting its Concourse pipeline"),
         };
         await PersistAsync();
-        await RegisterNameAsync(previousName: null);
         logger.LogInformation("Cluster {InstanceId} create accepted ({Operation}) plan {Plan} in space {SpaceGuid}", InstanceId, S.Operation!.Id, plan.Name, request.Context.SpaceGuid);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation.Id);
@@ -107,7 +108,7 @@ public sealed partial class ClusterGrain(
 
         var current = S.Spec!;
         if (request.ServiceId != current.ServiceId)
-            return OperationResult.BadRequest($"service_id {request.ServiceId} is not the service of instance {InstanceId}");
+            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, current.ServiceId, current.PlanId, ownerIsDatabase: false));
         var service = catalog.FindService(current.ServiceId)!;
         var currentPlan = service.FindPlan(current.PlanId);
         if (currentPlan is null)
@@ -132,31 +133,32 @@ public sealed partial class ClusterGrain(
         var changes = targetPlan.Id != current.PlanId
             || !JsonNode.DeepEquals(parameters, current.Parameters())
             || (request.MaintenanceInfoVersion is not null && request.MaintenanceInfoVersion != current.MaintenanceInfoVersion);
-        // After a failed update or delete, the same request runs the pipeline again (update_repeatable).
-        var repair = S.Status == ClusterStatus.Failed;
+        var renamed = context != S.Context;
+        // After a failed update or delete, the same request runs the pipeline again (update_repeatable); a request
+        // that only renames (changes the context) never runs anything, failed or not.
+        var repair = S.Status == ClusterStatus.Failed && !renamed;
         if (!changes && !repair)
         {
-            if (context != S.Context)
+            if (renamed)
             {
-                var previousName = S.Context!.InstanceName;
                 S.Context = context;
                 await PersistAsync();
-                await RegisterNameAsync(previousName);
             }
+            await SyncNameIndexAsync();
             return OperationResult.Completed;
         }
+        if (!request.AcceptsIncomplete) return OperationResult.AsyncRequired;
 
         if (TryRender(service, targetPlan, target, context, out _) is { } renderError)
             return OperationResult.BadRequest(renderError);
 
-        var renamedFrom = S.Context!.InstanceName;
         S.Context = context;
         S.Status = ClusterStatus.Updating;
         S.Operation = NewOperation(OperationKind.Update, currentPlan, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
         S.Operation.Target = target;
+        S.Operation.FromPlanId = current.PlanId;
         await PersistAsync();
         logger.LogInformation("Cluster {InstanceId} update accepted ({Operation}) plan {From} -> {To}", InstanceId, S.Operation.Id, currentPlan.Name, targetPlan.Name);
-        if (renamedFrom != context.InstanceName) await RegisterNameAsync(renamedFrom);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation.Id);
     }
@@ -167,6 +169,11 @@ public sealed partial class ClusterGrain(
         {
             case ClusterStatus.None or ClusterStatus.Deleted:
                 return OperationResult.Gone;
+        }
+        if (request.ServiceId != S.Spec!.ServiceId || !AcceptedPlanIds.Contains(request.PlanId))
+            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: false));
+        switch (S.Status)
+        {
             case ClusterStatus.Deleting:
                 return OperationResult.InProgress(S.Operation!.Id);
             case ClusterStatus.Updating:
@@ -189,6 +196,8 @@ public sealed partial class ClusterGrain(
         };
 
         var operation = NewOperation(OperationKind.Delete, plan, firstStep, request.RequestedBy, "deleting cluster");
+        // The platform may still name the other side of the last plan change (a failed one included).
+        operation.FromPlanId = S.Operation?.Target?.PlanId is { } target && target != S.Spec.PlanId ? target : S.Operation?.FromPlanId;
         if (firstStep == OperationStep.Done)
         {
             S.Operation = operation;
@@ -202,6 +211,23 @@ public sealed partial class ClusterGrain(
         logger.LogInformation("Cluster {InstanceId} delete accepted ({Operation}), first step {Step}", InstanceId, operation.Id, firstStep);
         await StartDrivingAsync();
         return OperationResult.Accepted(operation.Id);
+    }
+
+    public async Task<bool> ReserveForDatabase()
+    {
+        if (S.ReservedForDatabase) return true;
+        if (S.Status != ClusterStatus.None) return false;
+        S.ReservedForDatabase = true;
+        await PersistAsync();
+        return true;
+    }
+
+    public async Task ReleaseDatabaseReservation()
+    {
+        if (!S.ReservedForDatabase || S.Status != ClusterStatus.None) return;
+        await state.ClearStateAsync();
+        state.State = new ClusterState();
+        RefreshViews();
     }
 
     public Task<LastOperationView> GetLastOperation(string? operation) => Task.FromResult(_lastOperation);
@@ -219,6 +245,10 @@ public sealed partial class ClusterGrain(
             operations.Reverse().ToList(),
             S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
     }
+
+    /// <summary>The plans a request about this cluster may name (see <see cref="LastOperationView.PlanIds"/>).</summary>
+    private List<string> AcceptedPlanIds =>
+        new[] { S.Spec?.PlanId, S.Operation?.Target?.PlanId, S.Operation?.FromPlanId }.OfType<string>().Distinct().ToList();
 
     private string DisplayName => S.Context?.InstanceName is { Length: > 0 } name ? $"'{name}'" : InstanceId;
 

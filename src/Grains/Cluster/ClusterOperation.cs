@@ -27,6 +27,8 @@ public sealed class ClusterOperation
     /// <summary>We sent a config PUT whose answer we may not have seen: a newer version is presumed ours.</summary>
     [Id(16)] public bool ConfigPutSent { get; set; }
     [Id(17)] public string? RequestedBy { get; set; }
+    /// <summary>The plan before the operation (a plan change's origin): the platform may still name it.</summary>
+    [Id(18)] public string? FromPlanId { get; set; }
 
     public bool IsRunning => State == LastOperationState.InProgress;
 

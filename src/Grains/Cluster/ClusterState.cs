@@ -20,4 +20,9 @@ public sealed class ClusterState
     [Id(10)] public string? AdminUsername { get; set; }
     /// <summary>Encrypted (ISecretProtector); never logged, never in the pipeline config.</summary>
     [Id(11)] public string? AdminPasswordProtected { get; set; }
+    /// <summary>The name the space's name index maps to this cluster, as far as it is known to have been written;
+    /// differing from the context's name means the index still has to be brought up to date.</summary>
+    [Id(12)] public string? IndexedName { get; set; }
+    /// <summary>The id belongs to a database instance: no cluster may be created under it (one id, one instance).</summary>
+    [Id(13)] public bool ReservedForDatabase { get; set; }
 }

@@ -11,4 +11,7 @@ public sealed class BindingRecord
     [Id(4)] public string ParametersJson { get; set; } = "{}";
     [Id(5)] public string ProtectedCredentials { get; set; } = "";
     [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Recorded before the cluster creates its account, cleared when the credentials are in: a pending
+    /// binding is not served, but an unbind of it still drops whatever account exists.</summary>
+    [Id(7)] public bool Pending { get; set; }
 }

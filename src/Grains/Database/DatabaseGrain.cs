@@ -63,18 +63,17 @@ public sealed class DatabaseGrain(
         if (parameters.ContainsKey("cluster_org") || parameters.ContainsKey("cluster_space"))
             return OperationResult.BadRequest("using a cluster of another org or space (cluster_org, cluster_space) is not supported yet; create the database in the cluster's own space");
 
+        // One id, one instance: the cluster grain of this id is the authority on what the id names.
+        if (!await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReserveForDatabase())
+            return OperationResult.Conflict($"service instance {InstanceId} already exists as a cluster instance; an id names one instance only");
+
         // The name as the cluster's owners named it in this space, else an instance id (platforms sending no names).
         var space = request.Context.SpaceGuid;
-        var clusterId = await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(space, clusterName)).Resolve() ?? clusterName;
-        var registration = await GrainFactory.GetGrain<IClusterGrain>(clusterId)
-            .RegisterDatabase(new ChildDatabaseRequest(InstanceId, request.Context.InstanceName, request.ServiceId, request.PlanId, space));
-        if (registration.Outcome != ChildStepOutcome.Done)
-        {
-            return OperationResult.BadRequest(registration.Outcome == ChildStepOutcome.NotFound
-                ? $"no cluster named '{clusterName}' in this space: create one first (cf create-service {service.Name} cluster-small {clusterName}) or check its name with cf services"
-                : registration.Description);
-        }
+        var clusterId = await ResolveClusterAsync(space, clusterName);
+        if (clusterId is null) return await RefuseCreateAsync(NoSuchCluster(service, clusterName));
 
+        // Intent first: from here on a crash leaves a database that knows its cluster, so a delete (Cloud Controller's
+        // orphan mitigation) finds and removes whatever the registration left in the cluster.
         var now = time.GetUtcNow();
         state.State = new DatabaseState
         {
@@ -82,10 +81,21 @@ public sealed class DatabaseGrain(
             Spec = new InstanceSpec(request.ServiceId, request.PlanId, request.ParametersJson, plan.MaintenanceInfoVersion),
             Context = request.Context,
             ClusterId = clusterId,
-            ClusterName = registration.ClusterName ?? clusterName,
-            Operation = NewOperation(OperationKind.Create, plan, $"creating database in cluster '{registration.ClusterName ?? clusterName}'"),
+            ClusterName = clusterName,
+            Operation = NewOperation(OperationKind.Create, plan, $"creating database in cluster '{clusterName}'"),
         };
         await PersistAsync();
+
+        var registration = await Cluster.RegisterDatabase(RegistrationRequest());
+        if (registration.Outcome != ChildStepOutcome.Done)
+        {
+            await state.ClearStateAsync();
+            state.State = new DatabaseState();
+            RefreshViews();
+            return await RefuseCreateAsync(registration.Outcome == ChildStepOutcome.NotFound ? NoSuchCluster(service, clusterName) : registration.Description);
+        }
+        S.Registered = true;
+        S.ClusterName = registration.ClusterName ?? clusterName;
         logger.LogInformation("Database {InstanceId} create accepted in cluster {ClusterId}", InstanceId, clusterId);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation!.Id);
@@ -94,11 +104,13 @@ public sealed class DatabaseGrain(
     public async Task<OperationResult> Update(UpdateRequest request)
     {
         if (S.Status is DatabaseStatus.None or DatabaseStatus.Deleted) return OperationResult.NotFound($"service instance {InstanceId} does not exist");
-        if (S.Operation is { IsRunning: true }) return OperationResult.Busy($"database {InstanceId} is busy with another operation");
-        if (request.PlanId is { } planId && planId != S.Spec!.PlanId)
+        if (request.ServiceId != S.Spec!.ServiceId)
+            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
+        if (request.PlanId is { } planId && planId != S.Spec.PlanId)
             return new(OperationOutcome.PlanChangeNotSupported, null, "a database's plan cannot be changed: create a database of the new plan and move the data");
         if (request.ParametersJson is { } changes && JsonNode.Parse(changes) is JsonObject { Count: > 0 })
             return OperationResult.BadRequest("a database's parameters cannot be changed; its cluster is chosen when it is created");
+        if (S.Operation is { IsRunning: true }) return OperationResult.Busy($"database {InstanceId} is busy with another operation");
         if (request.Context?.InstanceName is { } name && name != S.Context!.InstanceName)
         {
             S.Context = S.Context with { InstanceName = name };
@@ -109,15 +121,13 @@ public sealed class DatabaseGrain(
 
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
-        switch (S.Status)
-        {
-            case DatabaseStatus.None or DatabaseStatus.Deleted:
-                return OperationResult.Gone;
-            case DatabaseStatus.Deleting:
-                return OperationResult.InProgress(S.Operation!.Id);
-        }
+        if (S.Status is DatabaseStatus.None or DatabaseStatus.Deleted) return OperationResult.Gone;
+        if (request.ServiceId != S.Spec!.ServiceId || request.PlanId != S.Spec.PlanId)
+            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
+        if (S.Status == DatabaseStatus.Deleting) return OperationResult.InProgress(S.Operation!.Id);
+
         // A delete during creation (orphan mitigation) supersedes it: the cluster drops whatever exists.
-        var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
+        var plan = catalog.FindPlan(S.Spec.ServiceId, S.Spec.PlanId)?.Plan;
         S.Status = DatabaseStatus.Deleting;
         S.Operation = NewOperation(OperationKind.Delete, plan, $"deleting database from cluster '{S.ClusterName}'");
         await PersistAsync();
@@ -131,12 +141,13 @@ public sealed class DatabaseGrain(
 
     public async Task<BindResult> Bind(string bindingId, BindRequest request)
     {
-        if (S.Bindings.Find(b => b.Id == bindingId) is { } existing)
+        var existing = S.Bindings.Find(b => b.Id == bindingId);
+        if (existing is not null)
         {
-            return existing.ServiceId == request.ServiceId && existing.PlanId == request.PlanId && existing.AppGuid == request.AppGuid
-                   && JsonNode.DeepEquals(JsonNode.Parse(existing.ParametersJson), JsonNode.Parse(request.ParametersJson))
-                ? new BindResult(BindOutcome.Exists, secrets.Unprotect(existing.ProtectedCredentials))
-                : new BindResult(BindOutcome.Conflict, Description: $"binding {bindingId} already exists with other attributes");
+            if (existing.ServiceId != request.ServiceId || existing.PlanId != request.PlanId || existing.AppGuid != request.AppGuid
+                || !JsonNode.DeepEquals(JsonNode.Parse(existing.ParametersJson), JsonNode.Parse(request.ParametersJson)))
+                return new BindResult(BindOutcome.Conflict, Description: $"binding {bindingId} already exists with other attributes");
+            if (!existing.Pending) return new BindResult(BindOutcome.Exists, secrets.Unprotect(existing.ProtectedCredentials));
         }
         switch (S.Status)
         {
@@ -150,31 +161,47 @@ public sealed class DatabaseGrain(
                 return new(BindOutcome.BadRequest, Description: "this database failed to be created; delete it and create it again");
         }
         if (request.ServiceId != S.Spec!.ServiceId || request.PlanId != S.Spec.PlanId)
-            return new(BindOutcome.BadRequest, Description: "service_id and plan_id must be those of the service instance");
+            return new(BindOutcome.BadRequest, Description: catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
+
+        // Intent first: the binding is on record before its account exists, so an unbind after a crash or a lost
+        // answer still finds it and has the cluster drop the account.
+        var binding = existing ?? new BindingRecord
+        {
+            Id = bindingId, ServiceId = request.ServiceId, PlanId = request.PlanId, AppGuid = request.AppGuid,
+            ParametersJson = request.ParametersJson, Pending = true, CreatedAt = time.GetUtcNow(),
+        };
+        if (existing is null)
+        {
+            S.Bindings.Add(binding);
+            await PersistAsync();
+        }
 
         var result = await Cluster.CreateBinding(InstanceId, bindingId);
         switch (result.Outcome)
         {
             case ChildStepOutcome.Done:
-                S.Bindings.Add(new BindingRecord
-                {
-                    Id = bindingId, ServiceId = request.ServiceId, PlanId = request.PlanId, AppGuid = request.AppGuid,
-                    ParametersJson = request.ParametersJson, ProtectedCredentials = secrets.Protect(result.CredentialsJson!), CreatedAt = time.GetUtcNow(),
-                });
+                binding.ProtectedCredentials = secrets.Protect(result.CredentialsJson!);
+                binding.Pending = false;
                 await PersistAsync();
                 logger.LogInformation("Database {InstanceId}: binding {BindingId} created", InstanceId, bindingId);
                 return new(BindOutcome.Created, result.CredentialsJson);
-            case ChildStepOutcome.Waiting:
-                return new(BindOutcome.Busy, Description: result.Description);
             case ChildStepOutcome.Retry:
+                // The account may exist: the pending binding stays, for the platform's retry or its unbind.
                 return new(BindOutcome.Unavailable, Description: result.Description);
             default:
-                return new(BindOutcome.BadRequest, Description: result.Description);
+                // Refused before any account was made: the answer is a 4xx, so nothing of this request remains.
+                S.Bindings.Remove(binding);
+                await PersistAsync();
+                return result.Outcome == ChildStepOutcome.Waiting
+                    ? new(BindOutcome.Busy, Description: result.Description)
+                    : new(BindOutcome.BadRequest, Description: result.Description);
         }
     }
 
-    public async Task<BindResult> Unbind(string bindingId)
+    public async Task<BindResult> Unbind(string bindingId, string serviceId, string planId)
     {
+        if (S.Status is not (DatabaseStatus.None or DatabaseStatus.Deleted) && (serviceId != S.Spec!.ServiceId || planId != S.Spec.PlanId))
+            return new(BindOutcome.BadRequest, Description: catalog.WrongIds(InstanceId, serviceId, planId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
         if (S.Bindings.Find(b => b.Id == bindingId) is not { } binding) return new(BindOutcome.NotFound);
         var result = await Cluster.DeleteBinding(InstanceId, bindingId);
         switch (result.Outcome)
@@ -194,7 +221,7 @@ public sealed class DatabaseGrain(
     }
 
     public Task<BindResult> GetBinding(string bindingId) => Task.FromResult(
-        S.Bindings.Find(b => b.Id == bindingId) is { } binding
+        S.Bindings.Find(b => b.Id == bindingId) is { Pending: false } binding
             ? new BindResult(BindOutcome.Exists, secrets.Unprotect(binding.ProtectedCredentials))
             : new BindResult(BindOutcome.NotFound));
 
@@ -227,6 +254,19 @@ public sealed class DatabaseGrain(
             return;
         }
 
+        if (operation.Kind == OperationKind.Create && !S.Registered)
+        {
+            // Intent was recorded, but the registration's answer was lost (a crash, a timeout): register again.
+            var registration = await Cluster.RegisterDatabase(RegistrationRequest());
+            if (registration.Outcome != ChildStepOutcome.Done)
+            {
+                await FinishAsync(operation, LastOperationState.Failed, registration.Outcome == ChildStepOutcome.NotFound
+                    ? $"cluster '{S.ClusterName}' no longer exists in this space; delete this database and create it in an existing cluster"
+                    : registration.Description);
+                return;
+            }
+            S.Registered = true;
+        }
         var result = operation.Kind == OperationKind.Delete ? await Cluster.DeleteDatabase(InstanceId) : await Cluster.CreateDatabase(InstanceId);
         switch (result.Outcome)
         {
@@ -305,6 +345,33 @@ public sealed class DatabaseGrain(
         };
     }
 
+    private ChildDatabaseRequest RegistrationRequest() =>
+        new(InstanceId, S.Context!.InstanceName, S.Spec!.ServiceId, S.Spec.PlanId, S.Context.SpaceGuid, S.ClusterName);
+
+    /// <summary>The cluster's id: by its name in the space, else the name itself when it is a valid instance id.</summary>
+    private async Task<string?> ResolveClusterAsync(string spaceGuid, string clusterName)
+    {
+        var byName = await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(spaceGuid, clusterName)).Resolve();
+        if (byName is not null) return byName;
+        if (ClusterNames.LegacyKey(spaceGuid, clusterName) is { } legacy
+            && await GrainFactory.GetGrain<IClusterNameGrain>(legacy).Resolve() is { } byLegacyName)
+            return byLegacyName;
+        return InstanceIds.IsValid(clusterName) ? clusterName : null;
+    }
+
+    /// <summary>A refused create leaves nothing behind, the id's reservation included.</summary>
+    private async Task<OperationResult> RefuseCreateAsync(string description)
+    {
+        await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReleaseDatabaseReservation();
+        return OperationResult.BadRequest(description);
+    }
+
+    private string NoSuchCluster(ServiceOffering service, string clusterName)
+    {
+        var clusterPlan = service.Plans.FirstOrDefault(p => p.Kind == PlanKind.Cluster)?.Name ?? "<cluster plan>";
+        return $"no cluster named '{clusterName}' in this space: create one first (cf create-service {service.Name} {clusterPlan} {clusterName}) or check its name with cf services";
+    }
+
     private bool IsSame(ProvisionRequest request) =>
         S.Spec is { } spec && spec.ServiceId == request.ServiceId && spec.PlanId == request.PlanId
         && S.Context!.SpaceGuid == request.Context.SpaceGuid
@@ -331,7 +398,7 @@ public sealed class DatabaseGrain(
     {
         _lastOperation = S.Status == DatabaseStatus.None || S.Operation is null
             ? LastOperationView.Unknown
-            : new LastOperationView(true, S.Operation.State, S.Operation.Description);
+            : new LastOperationView(true, S.Operation.State, S.Operation.Description, S.Spec?.ServiceId, S.Spec is null ? null : [S.Spec.PlanId], IsDatabase: true);
         _instanceView = S.Status is DatabaseStatus.Ready or DatabaseStatus.Deleting || (S.Status == DatabaseStatus.Failed && S.FailedOperation != OperationKind.Create)
             ? new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion,
                 DashboardInstanceId: S.ClusterId)

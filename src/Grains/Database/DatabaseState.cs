@@ -14,4 +14,6 @@ public sealed class DatabaseState
     [Id(5)] public DatabaseOperation? Operation { get; set; }
     [Id(6)] public List<BindingRecord> Bindings { get; set; } = [];
     [Id(7)] public OperationKind? FailedOperation { get; set; }
+    /// <summary>The cluster has recorded this database as its child. Persisted lazily: registering again is harmless.</summary>
+    [Id(8)] public bool Registered { get; set; }
 }

@@ -43,8 +43,15 @@ public sealed class OsbClient(HttpClient http)
 
     public Task<Answer> FetchAsync(string instanceId) => SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}");
 
-    public Task<Answer> LastOperationAsync(string instanceId, string? operation = null, string serviceId = Catalog.MySql, string planId = Catalog.ClusterSmall) =>
-        SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}/last_operation?service_id={serviceId}&plan_id={planId}{(operation is null ? "" : "&operation=" + Uri.EscapeDataString(operation))}");
+    /// <param name="serviceId">null leaves it out (OSB makes it optional; Cloud Controller sends the instance's).</param>
+    public Task<Answer> LastOperationAsync(string instanceId, string? operation = null, string? serviceId = null, string? planId = null)
+    {
+        var query = new List<string>();
+        if (serviceId is not null) query.Add("service_id=" + Uri.EscapeDataString(serviceId));
+        if (planId is not null) query.Add("plan_id=" + Uri.EscapeDataString(planId));
+        if (operation is not null) query.Add("operation=" + Uri.EscapeDataString(operation));
+        return SendAsync(HttpMethod.Get, $"/v2/service_instances/{instanceId}/last_operation{(query.Count > 0 ? "?" + string.Join("&", query) : "")}");
+    }
 
     public Task<Answer> BindAsync(string instanceId, string bindingId, string serviceId, string planId, string? appGuid = null)
     {
