@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Diagnostics;
 using OnDemand.BrokerGateway.Dashboard;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Interfaces.Hosting;
@@ -42,6 +41,8 @@ public static class GatewayApplication
             });
             // How soon a gateway learns of silos that joined or left (a restarted silo, a scale-out).
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:GatewayListRefreshPeriod", TimeSpan.FromSeconds(10)));
+            // How long a request waits for a grain before it answers 503 ("may or may not have been applied").
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(30)));
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
@@ -62,7 +63,17 @@ public static class GatewayApplication
         _ = app.Services.GetRequiredService<ParameterSchemas>();
         _ = app.Services.GetRequiredService<DashboardLinks>();
 
-        app.UseExceptionHandler(errors => errors.Run(BackendUnavailable));
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                await BackendUnavailable(context, e);
+            }
+        });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbHeadersMiddleware>());
 
         var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
@@ -99,9 +110,8 @@ public static class GatewayApplication
     /// says what is known: a read changed nothing; a change that got no answer in time may have been applied, and
     /// repeating it is safe (every OSB request here is idempotent).
     /// </summary>
-    private static Task BackendUnavailable(HttpContext context)
+    private static Task BackendUnavailable(HttpContext context, Exception error)
     {
-        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("OnDemand.BrokerGateway");
         if (error is TimeoutException)
             logger.LogWarning("Request {Method} {Path} timed out waiting for a silo: {Error}", context.Request.Method, context.Request.Path, error.Message);

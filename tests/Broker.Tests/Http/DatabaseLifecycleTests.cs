@@ -13,55 +13,12 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
     private OsbClient Osb => fixture.Osb;
     private const string Service = Catalog.PostgreSql;
 
-    private static JsonObject Database(string cluster, string name) =>
-        OsbClient.ProvisionBody(Service, Catalog.Pg1Gb, new JsonObject { ["cluster"] = cluster }, instanceName: name);
-
-    private async Task<JsonObject> WaitAsync(string id, string planId) 
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var answer = await Osb.LastOperationAsync(id, serviceId: Service, planId: planId);
-            Assert.Equal(HttpStatusCode.OK, answer.Status);
-            if (answer.Field("state") != "in progress") return answer.Body!;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{id} still in progress: {answer}");
-            await Task.Delay(50);
-        }
-    }
-
-    private async Task<string> ClusterAsync(string name)
-    {
-        var id = Guid.NewGuid().ToString();
-        Assert.Equal(HttpStatusCode.Accepted, (await Osb.ProvisionAsync(id, OsbClient.ProvisionBody(Service, Catalog.PgClusterSmall, instanceName: name))).Status);
-        Assert.Equal("succeeded", (await WaitAsync(id, Catalog.PgClusterSmall))["state"]!.GetValue<string>());
-        return id;
-    }
-
-    private static async Task<bool> CanConnectAsync(JsonNode credentials)
-    {
-        var builder = new NpgsqlConnectionStringBuilder
-        {
-            Host = credentials["hostname"]!.GetValue<string>(), Port = credentials["port"]!.GetValue<int>(),
-            Database = credentials["name"]!.GetValue<string>(), Username = credentials["username"]!.GetValue<string>(),
-            Password = credentials["password"]!.GetValue<string>(), Pooling = false, Timeout = 5,
-        };
-        try
-        {
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
-            return true;
-        }
-        catch (PostgresException) { return false; }
-    }
-
-    private async Task<long> DatabasesNamedAsync(string id)
-    {
-        await using var connection = new NpgsqlConnection(postgres.Server.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = @name", connection);
-        command.Parameters.AddWithValue("name", "db_" + id.Replace("-", ""));
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private PgSession Pg => new(fixture.Osb, postgres.Server);
+    private static JsonObject Database(string cluster, string name) => PgSession.Database(cluster, name);
+    private Task<JsonObject> WaitAsync(string id, string planId) => Pg.WaitAsync(id, planId);
+    private Task<string> ClusterAsync(string name) => Pg.ClusterAsync(name);
+    private static Task<bool> CanConnectAsync(JsonNode credentials) => PgSession.CanConnectAsync(credentials);
+    private Task<long> DatabasesNamedAsync(string id) => Pg.DatabasesNamedAsync(id);
 
     [Fact]
     public async Task The_product_session_from_cluster_to_bound_databases_and_back()
