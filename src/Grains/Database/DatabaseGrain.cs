@@ -63,18 +63,21 @@ public sealed class DatabaseGrain(
         if (parameters.ContainsKey("cluster_org") || parameters.ContainsKey("cluster_space"))
             return OperationResult.BadRequest("using a cluster of another org or space (cluster_org, cluster_space) is not supported yet; create the database in the cluster's own space");
 
-        // One id, one instance: the cluster grain of this id is the authority on what the id names.
+        // One id, one instance: the cluster grain of this id is the authority on what the id names. A deleted
+        // database keeps its id (its tombstone answers last_operation), so only a first create may give it back.
+        var firstCreate = S.Status == DatabaseStatus.None;
         if (!await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReserveForDatabase())
             return OperationResult.Conflict($"service instance {InstanceId} already exists as a cluster instance; an id names one instance only");
 
         // The name as the cluster's owners named it in this space, else an instance id (platforms sending no names).
         var space = request.Context.SpaceGuid;
         var clusterId = await ResolveClusterAsync(space, clusterName);
-        if (clusterId is null) return await RefuseCreateAsync(NoSuchCluster(service, clusterName));
+        if (clusterId is null) return await RefuseCreateAsync(NoSuchCluster(service, clusterName), firstCreate);
 
         // Intent first: from here on a crash leaves a database that knows its cluster, so a delete (Cloud Controller's
         // orphan mitigation) finds and removes whatever the registration left in the cluster.
         var now = time.GetUtcNow();
+        var previous = state.State;
         state.State = new DatabaseState
         {
             Status = DatabaseStatus.Creating,
@@ -89,10 +92,18 @@ public sealed class DatabaseGrain(
         var registration = await Cluster.RegisterDatabase(RegistrationRequest());
         if (registration.Outcome != ChildStepOutcome.Done)
         {
-            await state.ClearStateAsync();
-            state.State = new DatabaseState();
+            if (firstCreate)
+            {
+                await state.ClearStateAsync();
+                state.State = new DatabaseState();
+            }
+            else
+            {
+                state.State = previous;
+                await PersistAsync();
+            }
             RefreshViews();
-            return await RefuseCreateAsync(registration.Outcome == ChildStepOutcome.NotFound ? NoSuchCluster(service, clusterName) : registration.Description);
+            return await RefuseCreateAsync(registration.Outcome == ChildStepOutcome.NotFound ? NoSuchCluster(service, clusterName) : registration.Description, firstCreate);
         }
         S.Registered = true;
         S.ClusterName = registration.ClusterName ?? clusterName;
@@ -359,10 +370,10 @@ public sealed class DatabaseGrain(
         return InstanceIds.IsValid(clusterName) ? clusterName : null;
     }
 
-    /// <summary>A refused create leaves nothing behind, the id's reservation included.</summary>
-    private async Task<OperationResult> RefuseCreateAsync(string description)
+    /// <summary>A refused create leaves nothing behind, the id's reservation included when this create made it.</summary>
+    private async Task<OperationResult> RefuseCreateAsync(string description, bool firstCreate)
     {
-        await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReleaseDatabaseReservation();
+        if (firstCreate) await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReleaseDatabaseReservation();
         return OperationResult.BadRequest(description);
     }
 

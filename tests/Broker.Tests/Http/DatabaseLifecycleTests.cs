@@ -92,7 +92,7 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         Assert.Equal("succeeded", (await WaitAsync(cluster, Catalog.PgClusterLarge))["state"]!.GetValue<string>());
         var lateDone = await WaitAsync(late, Catalog.Pg1Gb);
         Assert.Equal("succeeded", lateDone["state"]!.GetValue<string>());
-        Assert.Contains("pg-cluster-large", lateDone["description"]!.GetValue<string>());
+        Assert.Contains("plan pg-1gb", lateDone["description"]!.GetValue<string>()); // the database's own plan, not its cluster's
 
         // the parent refuses to go while it has children, and nothing changes
         var refused = await Osb.DeprovisionAsync(cluster, Service, Catalog.PgClusterLarge);
