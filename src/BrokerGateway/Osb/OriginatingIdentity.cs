@@ -26,6 +26,7 @@ public static class OriginatingIdentity
             if (JsonNode.Parse(json) is not JsonObject identity) throw new FormatException("not a JSON object");
             userId = identity["user_id"] is JsonValue user && user.TryGetValue<string>(out var id) ? id : null;
             if (value[..space] == "cloudfoundry" && string.IsNullOrEmpty(userId)) throw new FormatException("no user_id");
+            if (userId is { Length: > OsbRequest.MaxGuidLength } || userId?.Contains('\0') == true) throw new FormatException("user_id is not a user guid");
             return true;
         }
         catch (Exception e) when (e is FormatException or JsonException)

@@ -40,7 +40,7 @@ public sealed partial class ClusterGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         RefreshViews();
-        // Resume whatever the state says is in progress (crash consistency rule 3).
+        // Resume whatever the state says is in progress (docs/crash-consistency.md, rule 3).
         if (NeedsDriving) StartTimer(TimeSpan.Zero);
         return Task.CompletedTask;
     }
@@ -94,10 +94,22 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Update(UpdateRequest request)
     {
+        if (S.Status is ClusterStatus.None or ClusterStatus.Deleted)
+            return OperationResult.NotFound($"service instance {InstanceId} does not exist");
+        if (request.ServiceId == S.Spec!.ServiceId && IsContextOnly(request))
+        {
+            // A rename (context-only update) changes nothing outside the broker: always synchronous, whatever runs.
+            var renamedContext = MergeContext(S.Context!, request.Context);
+            if (renamedContext != S.Context)
+            {
+                S.Context = renamedContext;
+                await PersistAsync();
+            }
+            await SyncNameIndexAsync();
+            return OperationResult.Completed;
+        }
         switch (S.Status)
         {
-            case ClusterStatus.None or ClusterStatus.Deleted:
-                return OperationResult.NotFound($"service instance {InstanceId} does not exist");
             case ClusterStatus.Creating:
                 return OperationResult.Busy($"cluster {DisplayName} is still being created; update it once its creation succeeded");
             case ClusterStatus.Deleting:
@@ -251,6 +263,14 @@ public sealed partial class ClusterGrain(
         new[] { S.Spec?.PlanId, S.Operation?.Target?.PlanId, S.Operation?.FromPlanId }.OfType<string>().Distinct().ToList();
 
     private string DisplayName => S.Context?.InstanceName is { Length: > 0 } name ? $"'{name}'" : InstanceId;
+
+    /// <summary>No plan, parameter or version change: what Cloud Controller sends for `cf rename-service`.</summary>
+    private bool IsContextOnly(UpdateRequest request) =>
+        request.Context is not null
+        && (request.PlanId is null || request.PlanId == S.Spec!.PlanId)
+        && (request.ParametersJson is null || JsonNode.Parse(request.ParametersJson) is JsonObject { Count: 0 })
+        && (request.MaintenanceInfoVersion is null || request.MaintenanceInfoVersion == S.Spec!.MaintenanceInfoVersion)
+        && MergeContext(S.Context!, request.Context) != S.Context;
 
     private bool IsSameCreate(ProvisionRequest request) =>
         S.Spec is { } spec && S.Context is { } context

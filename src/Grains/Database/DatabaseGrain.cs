@@ -22,6 +22,7 @@ public sealed class DatabaseGrain(
     private const string ReminderName = "database-operation";
     private readonly ClusterLifecycleOptions _options = options.Value;
     private IGrainTimer? _timer;
+    private bool _reminderRegistered;
     private LastOperationView _lastOperation = LastOperationView.Unknown;
     private InstanceView _instanceView = new(FetchOutcome.NotFound);
 
@@ -121,7 +122,6 @@ public sealed class DatabaseGrain(
             return new(OperationOutcome.PlanChangeNotSupported, null, "a database's plan cannot be changed: create a database of the new plan and move the data");
         if (request.ParametersJson is { } changes && JsonNode.Parse(changes) is JsonObject { Count: > 0 })
             return OperationResult.BadRequest("a database's parameters cannot be changed; its cluster is chosen when it is created");
-        if (S.Operation is { IsRunning: true }) return OperationResult.Busy($"database {InstanceId} is busy with another operation");
         if (request.Context?.InstanceName is { } name && name != S.Context!.InstanceName)
         {
             S.Context = S.Context with { InstanceName = name };
@@ -255,6 +255,7 @@ public sealed class DatabaseGrain(
             await StopDrivingAsync();
             return;
         }
+        if (!_reminderRegistered) await EnsureReminderAsync();
         var now = time.GetUtcNow();
         if (now < operation.NextAttemptAt) return;
         if (now > operation.Deadline)
@@ -320,10 +321,18 @@ public sealed class DatabaseGrain(
         await StopDrivingAsync();
     }
 
+    /// <summary>The timer first (it cannot fail); a reminder that failed to register is retried by the first tick.</summary>
     private async Task StartDrivingAsync()
     {
         StartTimer();
+        await EnsureReminderAsync();
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderRegistered) return;
         await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        _reminderRegistered = true;
     }
 
     private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
@@ -338,6 +347,7 @@ public sealed class DatabaseGrain(
     {
         _timer?.Dispose();
         _timer = null;
+        _reminderRegistered = false;
         if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
     }
 

@@ -1,6 +1,6 @@
 namespace OnDemand.Tests.Http;
 
-/// <summary>osb-rules 25-27 as far as cluster instances go: they are not bindable.</summary>
+/// <summary>docs/osb-behaviour.md, "Bindings" as far as cluster instances go: they are not bindable.</summary>
 public sealed class BindingTests(StackFixture fixture) : IClassFixture<StackFixture>
 {
     private OsbClient Osb => fixture.Osb;

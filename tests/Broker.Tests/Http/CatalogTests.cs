@@ -1,6 +1,6 @@
 namespace OnDemand.Tests.Http;
 
-/// <summary>osb-rules 7-9: the catalog Cloud Controller and strict clients accept.</summary>
+/// <summary>docs/osb-behaviour.md, "Catalog": the catalog Cloud Controller and strict clients accept.</summary>
 public sealed class CatalogTests(StackFixture fixture) : IClassFixture<StackFixture>
 {
     private async Task<JsonObject> CatalogAsync()

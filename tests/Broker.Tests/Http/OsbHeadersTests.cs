@@ -3,7 +3,7 @@ using System.Text;
 
 namespace OnDemand.Tests.Http;
 
-/// <summary>osb-rules 1-6: what every endpoint checks, in Cloud Controller's order.</summary>
+/// <summary>docs/osb-behaviour.md, "Every endpoint": what every endpoint checks, in Cloud Controller's order.</summary>
 public sealed class OsbHeadersTests(StackFixture fixture) : IClassFixture<StackFixture>
 {
     private HttpClient Raw(string? version = "2.15", string? user = BrokerStack.BrokerUser, string? password = BrokerStack.BrokerPassword)

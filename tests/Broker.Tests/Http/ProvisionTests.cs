@@ -1,6 +1,6 @@
 namespace OnDemand.Tests.Http;
 
-/// <summary>osb-rules 10-14: provisioning checks, async answers and idempotency; a 4xx never changes state.</summary>
+/// <summary>docs/osb-behaviour.md, "Provision": provisioning checks, async answers and idempotency; a 4xx never changes state.</summary>
 public sealed class ProvisionTests(StackFixture fixture) : IClassFixture<StackFixture>
 {
     private OsbClient Osb => fixture.Osb;

@@ -1,6 +1,6 @@
 namespace OnDemand.Tests.Http;
 
-/// <summary>osb-rules 15-24: fetch, update, deprovision and last_operation around running operations.</summary>
+/// <summary>docs/osb-behaviour.md, "Fetch", "Update", "Deprovision" and "Last operation": fetch, update, deprovision and last_operation around running operations.</summary>
 public sealed class UpdateAndDeleteTests(StackFixture fixture) : IClassFixture<StackFixture>
 {
     private OsbClient Osb => fixture.Osb;
