@@ -88,7 +88,8 @@ public sealed partial class ClusterGrain
             return new(ChildStepOutcome.Refused, $"database {databaseId} is not ready in cluster {DisplayName}");
         if (WaitForCluster() is { } wait) return wait;
         if (Provisioner(out _, out var problem) is not { } provisioner) return new(ChildStepOutcome.Failed, problem!);
-        if (!child.KnownBindings.Contains(bindingId))
+        var recordedNow = !child.KnownBindings.Contains(bindingId);
+        if (recordedNow)
         {
             // Recorded before the account exists: a crash or a lost answer from here on leaves an account that an
             // unbind (or the database's delete) still finds and drops.
@@ -112,7 +113,7 @@ public sealed partial class ClusterGrain
             };
             return new ChildStepResult(ChildStepOutcome.Done, "bound", ClusterDisplayName, json.ToJsonString());
         });
-        if (result.Outcome == ChildStepOutcome.Failed && !child.BindingIds.Contains(bindingId) && child.BindingAccounts.Remove(bindingId))
+        if (result.Outcome == ChildStepOutcome.Failed && recordedNow && child.BindingAccounts.Remove(bindingId))
         {
             // Refused by the cluster (e.g. the account name is taken by something the broker does not manage):
             // nothing of ours exists, and the name must never be dropped on this binding's behalf.

@@ -200,9 +200,13 @@ public sealed class DatabaseGrain(
                 // The account may exist: the pending binding stays, for the platform's retry or its unbind.
                 return new(BindOutcome.Unavailable, Description: result.Description);
             default:
-                // Refused before any account was made: the answer is a 4xx, so nothing of this request remains.
-                S.Bindings.Remove(binding);
-                await PersistAsync();
+                // Refused before any account was made: the answer is a 4xx, so nothing of this request remains. A
+                // binding already pending from an earlier attempt stays: its account may exist, its unbind drops it.
+                if (existing is null)
+                {
+                    S.Bindings.Remove(binding);
+                    await PersistAsync();
+                }
                 return result.Outcome == ChildStepOutcome.Waiting
                     ? new(BindOutcome.Busy, Description: result.Description)
                     : new(BindOutcome.BadRequest, Description: result.Description);
