@@ -74,7 +74,7 @@ public static class GatewayApplication
                 await BackendUnavailable(context, e);
             }
         });
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbHeadersMiddleware>());
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbRequestLog>().UseMiddleware<OsbHeadersMiddleware>());
 
         var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
         app.MapGet("/v2/catalog", (HttpContext context) =>

@@ -56,6 +56,7 @@ public static class SiloApplication
             .Configure<IServiceProvider>((o, services) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
 
         var app = builder.Build();
+        CheckSettings(app.Services);
         if (settings.ApplySchema)
         {
             SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory(), app.Logger).GetAwaiter().GetResult();
@@ -91,6 +92,23 @@ public static class SiloApplication
         await SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory());
         Console.WriteLine("sql/ applied");
         return 0;
+    }
+
+    /// <summary>
+    /// Fails at start, not at the first grain activation: the catalog, the Concourse, CredHub and Slack settings and
+    /// the database provisioners are built (and so validated) now; a bad URL or a missing credential stops the silo
+    /// with a message naming the setting (Program prints it as one line).
+    /// </summary>
+    private static void CheckSettings(IServiceProvider services)
+    {
+        _ = services.GetRequiredService<OnDemand.Grains.Interfaces.Catalog.BrokerCatalog>();
+        _ = services.GetRequiredService<OnDemand.Grains.Concourse.IConcourseClient>();
+        _ = services.GetRequiredService<OnDemand.Grains.Credentials.ICredentialStore>();
+        _ = services.GetRequiredService<OnDemand.Grains.Alerts.IAlertSender>();
+        _ = services.GetRequiredService<OnDemand.Grains.Databases.DatabaseProvisioning>();
+        var lifecycle = services.GetRequiredService<IOptions<OnDemand.Grains.Cluster.ClusterLifecycleOptions>>().Value;
+        if (lifecycle.PollInterval <= TimeSpan.Zero) throw new ArgumentException("Lifecycle:PollInterval must be positive.");
+        if (lifecycle.MaxRetryDelay < lifecycle.PollInterval) throw new ArgumentException("Lifecycle:MaxRetryDelay must be at least Lifecycle:PollInterval.");
     }
 
     private static BasicCredentials OperatorCredentials(IConfiguration configuration) => new(
