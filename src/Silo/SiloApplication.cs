@@ -49,6 +49,8 @@ public static class SiloApplication
             silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             silo.AddAdoNetGrainStorage(StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
             silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = connectionString; });
+            var reminderPeriod = configuration.GetValue("Lifecycle:ReminderPeriod", TimeSpan.FromMinutes(1));
+            if (reminderPeriod < TimeSpan.FromMinutes(1)) silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = reminderPeriod);
             silo.AddDashboard();
         });
         // Orleans' binary serializer with [Alias]ed types: stored state survives class and assembly renames.
@@ -108,6 +110,7 @@ public static class SiloApplication
         _ = services.GetRequiredService<OnDemand.Grains.Databases.DatabaseProvisioning>();
         var lifecycle = services.GetRequiredService<IOptions<OnDemand.Grains.Cluster.ClusterLifecycleOptions>>().Value;
         if (lifecycle.PollInterval <= TimeSpan.Zero) throw new ArgumentException("Lifecycle:PollInterval must be positive.");
+        if (lifecycle.ReminderPeriod < TimeSpan.FromSeconds(1)) throw new ArgumentException("Lifecycle:ReminderPeriod must be at least one second.");
         if (lifecycle.MaxRetryDelay < lifecycle.PollInterval) throw new ArgumentException("Lifecycle:MaxRetryDelay must be at least Lifecycle:PollInterval.");
     }
 

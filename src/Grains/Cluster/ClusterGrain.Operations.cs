@@ -46,7 +46,7 @@ public sealed partial class ClusterGrain
     {
         if (_reminderRegistered || S.Operation is not { IsRunning: true }) return;
         // The reminder is the durable wake-up: it survives deactivation and silo loss; the timer does the fast polling.
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
         _reminderRegistered = true;
     }
 
@@ -208,8 +208,6 @@ public sealed partial class ClusterGrain
         }
         var written = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
         pipeline.ConfigVersion = written?.Version;
-        pipeline.ConfigHash = rendered.ConfigHash;
-        pipeline.TemplateVersion = spec.MaintenanceInfoVersion;
         operation.ConfigPutSent = false;
         operation.Step = OperationStep.Unpause;
         operation.Description = $"{Verb(operation)}: pipeline {pipeline.Name} set, starting it";

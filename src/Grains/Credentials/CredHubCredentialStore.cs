@@ -94,6 +94,8 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         EnsureSuccess(call, response);
     }
 
+    /// <summary>Null when missing. Not part of <see cref="ICredentialStore"/>: the broker only writes and deletes; tests
+    /// read back what it wrote.</summary>
     public async Task<string?> GetAsync(string name, CancellationToken cancellationToken)
     {
         CheckName(name);

@@ -15,9 +15,6 @@ public interface ICredentialStore
 
     /// <summary>Deletes it; missing is fine.</summary>
     Task DeleteAsync(string name, CancellationToken cancellationToken);
-
-    /// <summary>Null when missing.</summary>
-    Task<string?> GetAsync(string name, CancellationToken cancellationToken);
 }
 
 /// <summary>A transient or permanent failure talking to the credential manager.</summary>

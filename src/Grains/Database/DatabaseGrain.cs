@@ -335,7 +335,7 @@ public sealed class DatabaseGrain(
     private async Task EnsureReminderAsync()
     {
         if (_reminderRegistered) return;
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        await this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
         _reminderRegistered = true;
     }
 

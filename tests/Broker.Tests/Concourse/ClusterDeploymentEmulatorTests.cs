@@ -315,16 +315,6 @@ public sealed class ClusterDeploymentEmulatorTests(PostgresFixture postgres) : I
             ClientSecret = "broker-secret",
         });
 
-    /// <summary>A clock the test moves; timers still run on real time.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _ticks = DateTimeOffset.UtcNow.UtcTicks;
-
-        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-    }
-
     /// <summary>Pipelines compared field by field (the record's job list compares by reference).</summary>
     private sealed class PipelineComparer : IEqualityComparer<EmulatedPipelineInfo>
     {

@@ -260,16 +260,6 @@ public sealed class CredHubCredentialStoreTests : IAsyncLifetime
             _log,
             clock);
 
-    /// <summary>A clock the test moves; timers still run on real time.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private DateTimeOffset _now = DateTimeOffset.UtcNow;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
-
     /// <summary>Keeps every formatted message so tests can check what the store logs (and what it must not).</summary>
     private sealed class CapturingLogger : ILogger<CredHubCredentialStore>
     {

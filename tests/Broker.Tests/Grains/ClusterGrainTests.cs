@@ -87,8 +87,7 @@ public sealed class ClusterGrainTests(GrainClusterFixture fixture) : IClassFixtu
         try
         {
             await grain.Provision(Create());
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (!(await grain.GetLastOperation(null)).Description.Contains("build #1") && DateTime.UtcNow < deadline) await Task.Delay(20);
+            await Eventually.MatchesAsync(() => grain.GetLastOperation(null), o => o.Description.Contains("build #1"), "the deploy build runs", TimeSpan.FromSeconds(10));
             await fixture.Cluster.DeactivateAsync(grain);
         }
         finally { fixture.Concourse.State.ReleaseBuilds("deploy"); }

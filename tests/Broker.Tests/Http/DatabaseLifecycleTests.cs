@@ -78,13 +78,8 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
             var update = new JsonObject { ["service_id"] = Service, ["plan_id"] = Catalog.PgClusterLarge, ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall } };
             Assert.Equal(HttpStatusCode.Accepted, (await Osb.UpdateAsync(cluster, update)).Status);
             Assert.Equal(HttpStatusCode.Accepted, (await Osb.ProvisionAsync(late, Database(clusterName, "late-db"))).Status);
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            string? waiting = null;
-            while (DateTime.UtcNow < deadline && waiting?.Contains("update in progress") != true)
-            {
-                waiting = (await Osb.LastOperationAsync(late, serviceId: Service, planId: Catalog.Pg1Gb)).Field("description");
-                await Task.Delay(20);
-            }
+            var waiting = (await Eventually.MatchesAsync(() => Osb.LastOperationAsync(late, serviceId: Service, planId: Catalog.Pg1Gb),
+                a => a.Field("description")?.Contains("update in progress") == true, "the database waits for its cluster's update", TimeSpan.FromSeconds(10))).Field("description");
             Assert.Equal($"waiting for cluster '{clusterName}' (update in progress)", waiting);
             Assert.Equal(0, await DatabasesNamedAsync(late));
         }

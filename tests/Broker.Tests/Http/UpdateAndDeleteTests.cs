@@ -181,8 +181,7 @@ public sealed class UpdateAndDeleteTests(StackFixture fixture) : IClassFixture<S
         {
             Assert.Equal(HttpStatusCode.Accepted, (await Osb.ProvisionClusterAsync(id)).Status);
             // wait until the deploy build runs, then Cloud Controller gives up on the create and deletes
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (!(await Osb.LastOperationAsync(id)).Field("description")!.Contains("build #1") && DateTime.UtcNow < deadline) await Task.Delay(50);
+            await Eventually.MatchesAsync(() => Osb.LastOperationAsync(id), a => a.Field("description")!.Contains("build #1"), "the deploy build runs", TimeSpan.FromSeconds(10));
             var delete = await Osb.DeprovisionAsync(id);
             Assert.Equal(HttpStatusCode.Accepted, delete.Status);
         }

@@ -1,7 +1,7 @@
 namespace OnDemand.Tests.Integration;
 
 /// <summary>
-/// Crash consistency rule 2: Concourse performs a step but its answer is lost, and the silo dies right after.
+/// docs/crash-consistency.md, rule 2: Concourse performs a step but its answer is lost, and the silo dies right after.
 /// The operation resumes on a new silo from persisted state and every effect happens exactly once.
 /// </summary>
 public sealed class CrashConsistencyTests(PostgresFixture postgres)
@@ -19,9 +19,9 @@ public sealed class CrashConsistencyTests(PostgresFixture postgres)
         concourse.Faults.LoseResponseNext(1, $"ondemand-{id}{path}", method);
 
         Assert.Equal(HttpStatusCode.Accepted, (await osb.ProvisionClusterAsync(id)).Status);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!concourse.Faults.RequestLog.Any(e => e.Fault is not null && e.Path.Contains($"ondemand-{id}{path}")) && DateTime.UtcNow < deadline)
-            await Task.Delay(10);
+        // The fault must have fired: otherwise this would quietly be a plain restart test.
+        await Eventually.TrueAsync(() => Task.FromResult(concourse.Faults.RequestLog.Any(e => e.Fault is not null && e.Path.Contains($"ondemand-{id}{path}"))),
+            $"the lost reply of {method} {path} happened", TimeSpan.FromSeconds(20));
         await stack.KillSiloAsync(stack.Silos.Single());
         await stack.StartSiloAsync();
         await stack.WaitUntilReadyAsync();
@@ -43,19 +43,14 @@ public sealed class CrashConsistencyTests(PostgresFixture postgres)
         stack.Concourse.Faults.FailNext(6, 503, $"ondemand-{id}/config");
 
         await osb.ProvisionClusterAsync(id);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        string? description = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            var answer = await osb.LastOperationAsync(id);
-            description = answer.Field("description");
-            if (description!.Contains("unreachable")) { Assert.Equal("in progress", answer.Field("state")); break; }
-            await Task.Delay(20);
-        }
-        Assert.Contains("Concourse unreachable, retrying", description);
+        var retrying = await Eventually.MatchesAsync(() => osb.LastOperationAsync(id), a => a.Field("description")!.Contains("unreachable"),
+            "last_operation says Concourse is unreachable", TimeSpan.FromSeconds(20));
+        Assert.Equal("in progress", retrying.Field("state"));
+        Assert.Contains("Concourse unreachable, retrying", retrying.Field("description"));
 
         stack.Concourse.Faults.HangNext(1, TimeSpan.FromSeconds(5), $"ondemand-{id}/unpause");
         Assert.Equal("succeeded", (await osb.WaitForOperationAsync(id, TimeSpan.FromSeconds(60)))["state"]!.GetValue<string>());
+        Assert.Equal(0, stack.Concourse.Faults.PendingFaults); // every 5xx and the hang were served
         Assert.Single(stack.Concourse.State.GetBuilds($"ondemand-{id}", "deploy"));
     }
 

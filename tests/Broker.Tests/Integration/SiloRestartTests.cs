@@ -44,8 +44,7 @@ public sealed class SiloRestartTests(PostgresFixture postgres)
         var id = Guid.NewGuid().ToString();
         concourse.State.HoldBuilds("deploy");
         await osb.ProvisionClusterAsync(id);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!(await osb.LastOperationAsync(id)).Field("description")!.Contains("build #1") && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Eventually.MatchesAsync(() => osb.LastOperationAsync(id), a => a.Field("description")!.Contains("build #1"), "the deploy build runs", TimeSpan.FromSeconds(20));
 
         await stack.KillSiloAsync(stack.Silos.Single());
         await stack.StartSiloAsync();
@@ -60,7 +59,8 @@ public sealed class SiloRestartTests(PostgresFixture postgres)
     [Fact]
     public async Task The_reminder_finishes_an_orphaned_operation_with_no_request_at_all()
     {
-        await using var stack = await BrokerStack.StartAsync(postgres.Server);
+        // The reminder period is a setting (production: one minute); here it is short, so the test waits seconds.
+        await using var stack = await BrokerStack.StartAsync(postgres.Server, new Dictionary<string, string?> { ["Lifecycle:ReminderPeriod"] = "00:00:03" });
         var osb = new OsbClient(stack.Client);
         var concourse = stack.Concourse;
         var id = Guid.NewGuid().ToString();
@@ -69,16 +69,13 @@ public sealed class SiloRestartTests(PostgresFixture postgres)
 
         concourse.State.HoldBuilds("delete");
         Assert.Equal(HttpStatusCode.Accepted, (await osb.DeprovisionAsync(id)).Status);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (concourse.State.GetBuilds($"ondemand-{id}", "delete").Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Eventually.TrueAsync(() => Task.FromResult(concourse.State.GetBuilds($"ondemand-{id}", "delete").Count > 0), "the delete build started", TimeSpan.FromSeconds(20));
         await stack.KillSiloAsync(stack.Silos.Single());
         concourse.State.ReleaseBuilds("delete");
         await stack.StartSiloAsync();
 
-        // Nobody calls the grain: only its reminder (period one minute) can bring it back to destroy the pipeline.
-        deadline = DateTime.UtcNow.AddSeconds(150);
-        while (concourse.State.GetPipeline($"ondemand-{id}") is not null && DateTime.UtcNow < deadline) await Task.Delay(500);
-        Assert.Null(concourse.State.GetPipeline($"ondemand-{id}"));
+        // Nobody calls the grain: only its reminder can bring it back to destroy the pipeline.
+        await Eventually.TrueAsync(() => Task.FromResult(concourse.State.GetPipeline($"ondemand-{id}") is null), "the reminder destroyed the pipeline", TimeSpan.FromSeconds(60));
         Assert.Equal(HttpStatusCode.Gone, (await osb.DeprovisionAsync(id)).Status);
     }
 }
