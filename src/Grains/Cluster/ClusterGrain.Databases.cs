@@ -203,7 +203,9 @@ public sealed partial class ClusterGrain
     {
         var prefix = CredentialPrefix;
         await credentialStore.SetAsync($"{prefix}/admin_username", S.AdminUsername!, cancellationToken);
+        EnsureCurrent(operation);
         await credentialStore.SetAsync($"{prefix}/admin_password", secrets.Unprotect(S.AdminPasswordProtected!), cancellationToken);
+        EnsureCurrent(operation);
         operation.Step = OperationStep.SetPipeline;
         RefreshViews();
     }

@@ -14,6 +14,7 @@ namespace OnDemand.Grains.Cluster;
 public sealed partial class ClusterGrain
 {
     private const string ReminderName = "cluster-operation";
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private IGrainTimer? _timer;
 
     private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
@@ -70,7 +71,10 @@ public sealed partial class ClusterGrain
         {
             DueTime = dueTime,
             Period = _options.PollInterval,
-            Interleave = false,
+            // The tick interleaves with requests at its awaits, so a PUT, PATCH, DELETE or a database's call never
+            // waits behind a slow Concourse (docs/crash-consistency.md, rule 11). After every external call the
+            // tick checks that its operation is still the current one (EnsureCurrent), and writes are serialized.
+            Interleave = true,
             KeepAlive = true,
         });
     }
@@ -108,7 +112,11 @@ public sealed partial class ClusterGrain
             await AdvanceAsync(operation, cancellationToken);
             operation.Attempts = 0;
         }
-        catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true })
+        catch (OperationSupersededException)
+        {
+            // A request replaced the operation while this tick waited on Concourse: the new one is driven next tick.
+        }
+        catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true } && !Superseded(operation))
         {
             operation.Attempts++;
             var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
@@ -119,11 +127,11 @@ public sealed partial class ClusterGrain
                 InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
             await PersistAsync();
         }
-        catch (ConcourseRejectedException e)
+        catch (ConcourseRejectedException e) when (!Superseded(operation))
         {
             await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
         }
-        catch (CredentialStoreException e)
+        catch (CredentialStoreException e) when (!Superseded(operation))
         {
             await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
@@ -155,8 +163,10 @@ public sealed partial class ClusterGrain
                     break;
                 case OperationStep.DestroyPipeline:
                     await concourse.DeletePipelineAsync(S.Pipeline.Name, cancellationToken);
+                    EnsureCurrent(operation);
                     S.Pipeline.MayExist = false;
                     await ForgetCredentialsAsync(cancellationToken);
+                    EnsureCurrent(operation);
                     await CompleteAsync(operation, "cluster deleted");
                     return;
                 default:
@@ -179,6 +189,7 @@ public sealed partial class ClusterGrain
 
         var pipeline = S.Pipeline;
         var current = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
+        EnsureCurrent(operation);
         // Config versions come from a counter shared by all pipelines: only "different from ours" means anything.
         // While our own PUT may have landed unseen (ConfigPutSent), a newer version is presumed ours.
         if (current is not null && pipeline.ConfigVersion is { } known && current.Version != known && !operation.ConfigPutSent
@@ -197,9 +208,11 @@ public sealed partial class ClusterGrain
         pipeline.MayExist = true;
         // Persisted only when a later version check depends on it; re-setting a config is otherwise idempotent.
         if (pipeline.ConfigVersion is not null) await PersistAsync();
+        EnsureCurrent(operation);
         try
         {
             await concourse.SetPipelineConfigAsync(pipeline.Name, rendered!.ConfigJson, current?.Version, cancellationToken);
+            EnsureCurrent(operation);
         }
         catch (ConcourseConfigConflictException e)
         {
@@ -207,6 +220,7 @@ public sealed partial class ClusterGrain
             throw new ConcourseUnavailableException($"pipeline config changed while being set: {e.Message}", e);
         }
         var written = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
+        EnsureCurrent(operation);
         pipeline.ConfigVersion = written?.Version;
         operation.ConfigPutSent = false;
         operation.Step = OperationStep.Unpause;
@@ -221,6 +235,7 @@ public sealed partial class ClusterGrain
         try
         {
             await concourse.UnpausePipelineAsync(S.Pipeline.Name, cancellationToken);
+            EnsureCurrent(operation);
             operation.Step = OperationStep.Trigger;
         }
         catch (ConcourseRejectedException e) when (e.StatusCode == 404)
@@ -236,11 +251,13 @@ public sealed partial class ClusterGrain
     {
         var job = JobOf(operation);
         var newest = (await concourse.GetJobBuildsAsync(S.Pipeline.Name, job, 1, cancellationToken)).FirstOrDefault();
+        EnsureCurrent(operation);
         if (operation.BaselineBuildId is null)
         {
             operation.BaselineBuildId = newest?.Id ?? 0;
             S.Pipeline.EverTriggered = true;
             await PersistAsync();
+            EnsureCurrent(operation);
         }
         else if (newest is not null && newest.Id > operation.BaselineBuildId)
         {
@@ -251,23 +268,30 @@ public sealed partial class ClusterGrain
         }
 
         var build = await concourse.TriggerJobAsync(S.Pipeline.Name, job, cancellationToken);
+        EnsureCurrent(operation);
         await AdoptBuildAsync(operation, build);
     }
 
-    private async Task AdoptBuildAsync(ClusterOperation operation, ConcourseBuild build)
+    /// <summary>
+    /// Not persisted: the trigger baseline already is, so after a crash the Trigger step finds this build (newer
+    /// than the baseline) and adopts it again instead of triggering another.
+    /// </summary>
+    private Task AdoptBuildAsync(ClusterOperation operation, ConcourseBuild build)
     {
         operation.BuildId = build.Id;
         operation.BuildName = build.Name;
         operation.BuildUrl = concourse.BuildWebUrl(build);
         operation.Step = OperationStep.AwaitBuild;
         operation.Description = BuildDescription(operation, build.Status);
-        await PersistAsync();
+        RefreshViews();
+        return Task.CompletedTask;
     }
 
     /// <returns>true when the build finished and the operation moved on; false while it runs or when it failed.</returns>
     private async Task<bool> AwaitBuildAsync(ClusterOperation operation, CancellationToken cancellationToken)
     {
         var build = await concourse.GetBuildAsync(operation.BuildId!.Value, cancellationToken);
+        EnsureCurrent(operation);
         if (build is null)
         {
             await FailAsync(operation, $"{Verb(operation)} failed: build #{operation.BuildName} of job '{JobOf(operation)}' disappeared from Concourse");
@@ -304,6 +328,7 @@ public sealed partial class ClusterGrain
         {
             if (build.IsRunning) await concourse.AbortBuildAsync(build.Id, cancellationToken);
         }
+        EnsureCurrent(operation);
         operation.Step = OperationStep.Unpause;
         operation.Description = "deleting cluster: running deployment aborted, starting the delete job";
         RefreshViews();
@@ -391,8 +416,13 @@ public sealed partial class ClusterGrain
         };
     }
 
+    /// <summary>
+    /// Writes the state; one write at a time (the timer tick interleaves with requests, and two overlapping writes of
+    /// one grain's state would conflict).
+    /// </summary>
     private async Task PersistAsync()
     {
+        await _writeLock.WaitAsync();
         try
         {
             await state.WriteStateAsync();
@@ -403,8 +433,22 @@ public sealed partial class ClusterGrain
             DeactivateOnIdle();
             throw;
         }
+        finally
+        {
+            _writeLock.Release();
+        }
         RefreshViews();
     }
+
+    private bool Superseded(ClusterOperation operation) => !ReferenceEquals(S.Operation, operation) || !operation.IsRunning;
+
+    /// <summary>Called after every external call of a step: a request may have replaced the operation meanwhile.</summary>
+    private void EnsureCurrent(ClusterOperation operation)
+    {
+        if (Superseded(operation)) throw new OperationSupersededException();
+    }
+
+    private sealed class OperationSupersededException : Exception;
 
     /// <summary>Reads interleave with running work, so they are served from views built after each successful write.</summary>
     private void RefreshViews()

@@ -237,7 +237,9 @@ public sealed partial class ClusterGrain(
     public async Task ReleaseDatabaseReservation()
     {
         if (!S.ReservedForDatabase || S.Status != ClusterStatus.None) return;
-        await state.ClearStateAsync();
+        await _writeLock.WaitAsync();
+        try { await state.ClearStateAsync(); }
+        finally { _writeLock.Release(); }
         state.State = new ClusterState();
         RefreshViews();
     }
