@@ -56,14 +56,16 @@ public sealed class JobSpecs
             }
         }
 
-        foreach (var group in (manifest["instance_groups"] as JsonArray) ?? [])
+        var groups = ((manifest["instance_groups"] as JsonArray) ?? []).Select(g => (Kind: "instance_groups", Node: g))
+            .Concat(((manifest["addons"] as JsonArray) ?? []).Select(a => (Kind: "addons", Node: a)));
+        foreach (var (kind, group) in groups)
         {
             var groupName = (string?)group?["name"] ?? "?";
             foreach (var job in (group?["jobs"] as JsonArray) ?? [])
             {
                 var jobName = (string?)job?["name"] ?? "?";
                 var releaseName = (string?)job?["release"] ?? "?";
-                var where = $"instance_groups/{groupName}/jobs/{jobName}";
+                var where = $"{kind}/{groupName}/jobs/{jobName}";
                 if (!versions.ContainsKey(releaseName))
                 {
                     errors.Add($"{where}: release '{releaseName}' is not in releases:");
