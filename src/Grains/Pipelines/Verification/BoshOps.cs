@@ -4,11 +4,13 @@ using System.Text.Json.Nodes;
 namespace OnDemand.Grains.Pipelines.Verification;
 
 /// <summary>
-/// The subset of the BOSH CLI's ops-file semantics (bosh-cli patch package) the project's ops files use:
+/// The subset of the BOSH CLI's ops-file semantics (cppforlife/go-patch as vendored by bosh-cli 19ee1a8d: pointer.go,
+/// replace_op.go, remove_op.go) the project's ops files use:
 /// <c>replace</c> and <c>remove</c>; path tokens <c>/key</c>, <c>/0</c> (index), <c>/-</c> (append, last token only),
 /// <c>/name=value</c> (the list item whose <c>name</c> is value); a <c>?</c> suffix makes that token and every later
 /// one optional: a missing map key or list item is then created by replace (<c>name=x?</c> appends <c>{name: x}</c>)
-/// and ignored by remove. Anything else (test ops, <c>:before</c>/<c>:after</c>, <c>:prev</c>/<c>:next</c>) is refused.
+/// and ignored by remove; without it a missing key is an error, even in the last position. Anything else (test ops,
+/// <c>:before</c>/<c>:after</c>/<c>:prev</c>/<c>:next</c>, negative indexes) is refused.
 /// </summary>
 public static class BoshOps
 {
@@ -23,7 +25,7 @@ public static class BoshOps
             var op = list[index] as JsonObject ?? throw new InvalidOperationException($"{source}[{index}]: an operation must be a map");
             var type = op["type"]?.GetValue<string>();
             var path = op["path"]?.GetValue<string>() ?? throw new InvalidOperationException($"{source}[{index}]: no path");
-            var unknown = op.Select(p => p.Key).Where(k => k is not ("type" or "path" or "value")).ToList();
+            var unknown = op.Select(p => p.Key).Where(k => k is not ("type" or "path" or "value" or "error")).ToList();
             if (unknown.Count > 0) throw new InvalidOperationException($"{source}[{index}]: unsupported fields {string.Join(", ", unknown)}");
             try
             {
@@ -52,12 +54,14 @@ public static class BoshOps
 
     private static List<Token> Parse(string path)
     {
-        if (path == "/") return [];
+        if (path.Length == 0) return [];
         if (!path.StartsWith('/')) throw new InvalidOperationException("a path must start with '/'");
         var tokens = new List<Token>();
         var optional = false;
-        foreach (var raw in path[1..].Split('/'))
+        var raws = path[1..].Split('/');
+        for (var i = 0; i < raws.Length; i++)
         {
+            var raw = raws[i];
             var text = raw.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
             if (text.EndsWith('?'))
             {
@@ -66,7 +70,7 @@ public static class BoshOps
             }
             if (text.Contains(':', StringComparison.Ordinal)) throw new InvalidOperationException($"unsupported token modifier in '{raw}'");
             var equals = text.IndexOf('=', StringComparison.Ordinal);
-            tokens.Add(text == "-" ? new Token(text, optional, null, null, null, true)
+            tokens.Add(text == "-" && i == raws.Length - 1 ? new Token(text, optional, null, null, null, true)
                 : equals > 0 ? new Token(text, optional, text[..equals], text[(equals + 1)..], null, false)
                 : int.TryParse(text, out var index) ? new Token(text, optional, null, null, index, false)
                 : new Token(text, optional, null, null, null, false));
@@ -94,7 +98,15 @@ public static class BoshOps
                     if (!map.ContainsKey(token.Text))
                     {
                         if (!token.Optional) throw new InvalidOperationException($"expected to find a map key '{token.Text}'");
-                        if (!last) map[token.Text] = tokens[i + 1] is { MatchKey: null, Index: null, Append: false } ? new JsonObject() : new JsonArray();
+                        if (!last)
+                        {
+                            map[token.Text] = tokens[i + 1] switch
+                            {
+                                { Index: not null } => throw new InvalidOperationException($"cannot create '{token.Text}' for an index token"),
+                                { MatchKey: null, Append: false } => new JsonObject(),
+                                _ => new JsonArray(),
+                            };
+                        }
                     }
                     parent = map;
                     slot = token.Text;
