@@ -158,6 +158,13 @@ public sealed class PipelineCheckerTests
     }
 
     [Fact]
+    public void A_put_param_the_resource_would_ignore_is_caught()
+    {
+        var (errors, _) = Mutated("cluster-small", c => DeployPut(c)["opsfiles"] = new JsonArray());
+        Assert.Contains(errors, e => e.EndsWith(": bosh-deployment-resource has no put param 'opsfiles' (it would be ignored)"));
+    }
+
+    [Fact]
     public void A_latest_image_is_caught()
     {
         var (errors, _) = Mutated("pg-cluster-small", c => c["resource_types"]![0]!["source"]!["tag"] = "latest");

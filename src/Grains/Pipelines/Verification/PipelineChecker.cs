@@ -23,6 +23,16 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
         string RepositoryRoot, string ProjectSourceUri, string TemplateTag, string DeploymentName, IReadOnlyDictionary<string, JobSpecs> Specs);
 
     public const string ForceDeleteJob = "force-delete";
+
+    /// <summary>
+    /// The put params of cloudfoundry/bosh-deployment-resource v2.14.0 (concourse/out_params.go, plus source_file from
+    /// its README). The resource's JSON decoding ignores anything else, so a misspelt param would silently do nothing.
+    /// </summary>
+    private static readonly HashSet<string> BoshDeploymentPutParams = new(StringComparer.Ordinal)
+    {
+        "manifest", "no_redact", "dry_run", "max_in_flight", "recreate", "skip_drain", "cleanup", "fix", "releases", "stemcells",
+        "vars", "vars_files", "var_files", "ops_files", "bosh_io_stemcell_type", "delete", "source_file",
+    };
     private static readonly string[] CoreSteps = ["get", "put", "task", "set_pipeline", "load_var", "run"];
     private static readonly string[] Nested = ["do", "in_parallel", "steps", "try", "on_success", "on_failure", "on_error", "on_abort", "ensure"];
 
@@ -92,6 +102,17 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
         var resourceName = (string?)step["resource"] ?? (string?)step["put"] ?? "";
         if (!resources.TryGetValue(resourceName, out var resource) || (string?)resource["type"] != "bosh-deployment") return;
         var parameters = step["params"] as JsonObject ?? [];
+        foreach (var unknown in parameters.Select(p => p.Key).Where(key => !BoshDeploymentPutParams.Contains(key)))
+        {
+            errors.Add($"{where}: bosh-deployment-resource has no put param '{unknown}' (it would be ignored)");
+        }
+        if (parameters["delete"] is JsonObject deleteParams)
+        {
+            foreach (var unknown in deleteParams.Select(p => p.Key).Where(key => key is not ("enabled" or "force")))
+            {
+                errors.Add($"{where}: bosh-deployment-resource has no put param 'delete.{unknown}' (it would be ignored)");
+            }
+        }
         if (parameters["cleanup"] is JsonValue cleanup && cleanup.GetValueKind() == JsonValueKind.True)
         {
             errors.Add($"{where}: cleanup: true runs a director-wide `bosh clean-up` from a tenant pipeline");
