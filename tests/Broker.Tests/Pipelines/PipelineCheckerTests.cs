@@ -119,25 +119,29 @@ public sealed class PipelineCheckerTests
     }
 
     [Fact]
-    public void An_unknown_property_is_caught()
+    public void An_unknown_property_is_caught_after_the_ops_files_are_applied()
     {
-        // The upstream ops file names a property pxc-release 2.0.5 does not have.
-        var ops = """[{"type": "replace", "path": "/instance_groups/name=mysql/jobs/name=pxc-mysql/properties/engine_config/innodb_buffer_pool_size_gb?", "value": 1}]""";
-        var (service, plan) = Plan("cluster-small");
-        var manifest = YamlTree.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "templates/bosh/mysql.yml")), "mysql.yml")!;
-        var patched = BoshOps.Apply(manifest, JsonNode.Parse(ops), "test ops");
-        var vars = DeployPut(Render(service, plan))["vars"]!.AsObject().ToDictionary(p => p.Key, p => p.Value);
-        var interpolated = BoshInterpolation.Interpolate(patched, vars);
-        Assert.Empty(interpolated.Errors);
-        var errors = JobSpecs.Check(interpolated.Document!, PipelineChecks.Specs);
-        Assert.Equal(["instance_groups/mysql/jobs/pxc-mysql/properties: property 'engine_config.innodb_buffer_pool_size_gb' is not in the job spec of pxc 2.0.5"], errors);
+        var (errors, _) = Mutated("cluster-small", c => DeployPut(c)["ops_files"] = new JsonArray("ondemand/tests/Broker.Tests/Pipelines/TestData/unknown-property.yml"));
+        Assert.Equal(
+            ["jobs.deploy.plan[2].put(deployment): ondemand/templates/bosh/mysql.yml: instance_groups/mysql/jobs/pxc-mysql/properties: property 'engine_config.innodb_buffer_pool_size_gb' is not in the job spec of pxc 2.0.5"],
+            errors);
+    }
+
+    [Fact]
+    public void A_job_the_release_does_not_have_is_caught()
+    {
+        // The errand the old PostgreSQL template ran: postgres-release has no smoke-tests job.
+        var manifest = YamlTree.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "templates/bosh/postgresql.yml")), "postgresql.yml")!;
+        manifest["instance_groups"]![0]!["jobs"]!.AsArray().Add(new JsonObject { ["name"] = "smoke-tests", ["release"] = "postgres" });
+        var errors = JobSpecs.Check(manifest, PipelineChecks.Specs);
+        Assert.Equal(["instance_groups/postgres/jobs/smoke-tests: release postgres 56.0.1 has no job 'smoke-tests' (kept jobs: postgres)"], errors);
     }
 
     [Fact]
     public void A_missing_file_is_caught()
     {
         // The ops files the old template named: they exist in no pxc-release tag.
-        var (errors, _) = Mutated("pg-cluster-large", c => DeployPut(c)["ops_files"]!.AsArray().Add("ondemand/templates/bosh/operations/update-vm-type.yml"));
+        var (errors, _) = Mutated("pg-cluster-large", c => DeployPut(c)["ops_files"] = new JsonArray("ondemand/templates/bosh/operations/update-vm-type.yml"));
         Assert.Contains(errors, e => e.Contains("'templates/bosh/operations/update-vm-type.yml' does not exist in ondemand"));
     }
 
