@@ -5,8 +5,9 @@ namespace OnDemand.Grains.Pipelines;
 
 /// <summary>
 /// Catches, before anything is sent, the pipeline errors Concourse would answer with 400 on `PUT config`, worded
-/// the way Concourse words them (atc/configvalidate, atc/step_validator.go) so operators can search for them. It is
-/// deliberately not a full schema check: task configs, var_sources and unknown nested keys stay Concourse's job.
+/// the way Concourse words them (atc/configvalidate, atc/step_validator.go) so operators can search for them, including
+/// unknown fields of steps, resources and resource types. It is deliberately not a full schema check: task configs,
+/// var_sources and unknown keys of jobs and groups stay Concourse's job.
 /// </summary>
 public static class PipelineValidator
 {
