@@ -16,7 +16,7 @@ internal static partial class PipelineConfigValidator
 
     private static readonly HashSet<string> JobKeys = new(StringComparer.Ordinal)
     {
-        "name", "old_name", "public", "disable_manual_trigger", "serial", "interruptible", "serial_groups", "max_in_flight",
+        "name", "old_name", "public", "disable_manual_trigger", "disable_reruns", "serial", "interruptible", "serial_groups", "max_in_flight",
         "build_logs_to_retain", "build_log_retention", "on_success", "on_failure", "on_error", "on_abort", "ensure", "plan",
     };
 

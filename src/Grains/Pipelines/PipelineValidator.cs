@@ -6,8 +6,8 @@ namespace OnDemand.Grains.Pipelines;
 /// <summary>
 /// Catches, before anything is sent, the pipeline errors Concourse would answer with 400 on `PUT config`, worded
 /// the way Concourse words them (atc/configvalidate, atc/step_validator.go) so operators can search for them, including
-/// unknown fields of steps, resources and resource types. It is deliberately not a full schema check: task configs,
-/// var_sources and unknown keys of jobs and groups stay Concourse's job.
+/// unknown fields of steps, jobs, groups, resources and resource types. It is deliberately not a full schema check:
+/// task configs and var_sources stay Concourse's job.
 /// </summary>
 public static class PipelineValidator
 {
@@ -55,6 +55,16 @@ public static class PipelineValidator
     {
         "name", "type", "source", "defaults", "privileged", "check_every", "tags", "params",
     };
+
+    /// <summary>Fields of jobs (atc/job_config.go JobConfig) and groups (atc/config.go GroupConfig).</summary>
+    private static readonly HashSet<string> JobFields = new(StringComparer.Ordinal)
+    {
+        "name", "old_name", "public", "disable_manual_trigger", "disable_reruns", "serial", "interruptible", "serial_groups",
+        "max_in_flight", "build_logs_to_retain", "build_log_retention", "on_success", "on_failure", "on_abort", "on_error", "ensure",
+        "plan",
+    };
+
+    private static readonly HashSet<string> GroupFields = new(StringComparer.Ordinal) { "name", "jobs", "resources" };
 
     // Concourse wraps a step in its hooks in this order, so nested errors come out in this order too.
     private static readonly string[] HookKeys = ["on_success", "on_failure", "on_error", "on_abort", "ensure"];
@@ -108,6 +118,8 @@ public static class PipelineValidator
             var resourceTypes = CollectNames("resource_types", requireType: true);
             ValidateFields("resource_types", ResourceTypeFields);
             ValidateFields("resources", ResourceFields);
+            ValidateFields("jobs", JobFields);
+            ValidateFields("groups", GroupFields);
             foreach (var (name, node) in CollectNamed("resources", requireType: true))
             {
                 _resources.Add(name);

@@ -94,15 +94,21 @@ public sealed class PipelineValidatorTests
     }
 
     [Fact]
-    public void An_unknown_resource_or_resource_type_field_is_an_error()
+    public void An_unknown_resource_type_resource_job_or_group_field_is_an_error()
     {
         var errors = ValidateEdited(config =>
         {
             config["resources"]![0]!["check_evry"] = "1h";
             config["resource_types"]![0]!["tag"] = "latest";
+            config["jobs"]![1]!["serail"] = true;
+            config["groups"]![0]!["job"] = "deploy";
         });
 
-        Assert.Equal(["resource_types.bosh-deployment: unknown field \"tag\"", "resources.release: unknown field \"check_evry\""], errors);
+        Assert.Equal(
+        [
+            "resource_types.bosh-deployment: unknown field \"tag\"", "resources.release: unknown field \"check_evry\"",
+            "jobs.delete: unknown field \"serail\"", "groups.lifecycle: unknown field \"job\"",
+        ], errors);
     }
 
     [Fact]
