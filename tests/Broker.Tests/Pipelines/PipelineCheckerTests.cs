@@ -71,6 +71,24 @@ public sealed class PipelineCheckerTests
         Assert.Empty(Check(service, plan, Render(service, plan, parametersJson)));
     }
 
+    public static TheoryData<string> PlanNames() => [.. ClusterPlans().Select(p => p.Plan.Name)];
+
+    /// <summary>One step past each boundary case above: the broker refuses it before rendering, naming the field.</summary>
+    [Theory]
+    [MemberData(nameof(PlanNames))]
+    public void One_step_past_every_plans_limit_is_refused_naming_the_field(string planName)
+    {
+        var (service, plan) = Plan(planName);
+        var boundary = BoundaryParameters(plan);
+        var field = boundary.ContainsKey("innodb_buffer_pool_size") ? "innodb_buffer_pool_size" : "shared_buffers";
+        var size = (string)boundary[field]!;
+        boundary[field] = $"{int.Parse(size[..^2], System.Globalization.CultureInfo.InvariantCulture) + 1}MB";
+
+        var e = Assert.Throws<PipelineRenderException>(() => Render(service, plan, boundary.ToJsonString()));
+
+        Assert.StartsWith($"parameter '{field}' is {boundary[field]}, above this plan's limit of", e.Message);
+    }
+
     [Fact]
     public void Every_cluster_plan_is_covered_and_states_its_vm_memory()
     {
