@@ -61,7 +61,7 @@ public sealed class PipelineCheckerTests
     }
 
     private static IReadOnlyList<string> Check(ServiceOffering service, ServicePlan plan, JsonNode config) =>
-        PipelineChecks.For(PipelineVariables.DeploymentName(service, InstanceId), PipelineChecks.TemplateTag(plan)).Check(config);
+        PipelineChecks.For(service, plan, PipelineVariables.DeploymentName(service, InstanceId)).Check(config);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -184,6 +184,25 @@ public sealed class PipelineCheckerTests
     {
         var (errors, _) = Mutated("cluster-small", c => DeployPut(c)["opsfiles"] = new JsonArray());
         Assert.Contains(errors, e => e.EndsWith(": bosh-deployment-resource has no put param 'opsfiles' (it would be ignored)"));
+    }
+
+    [Fact]
+    public void Timeouts_adding_up_past_the_brokers_wait_are_caught()
+    {
+        var (errors, _) = Mutated("cluster-small", c =>
+            c["jobs"]!.AsArray().Single(j => (string?)j!["name"] == "deploy")!["plan"]!.AsArray()
+                .Single(s => (string?)s!["put"] == "deployment")!["timeout"] = "3h");
+        Assert.Contains("jobs.deploy: its step timeouts add up to 03:20:00, longer than the broker waits (02:00:00)", errors);
+    }
+
+    [Theory]
+    [InlineData("1h30m", 90 * 60)]
+    [InlineData("100m", 100 * 60)]
+    [InlineData("45s", 45)]
+    [InlineData("1.5h", 90 * 60)]
+    public void Go_durations_are_read(string text, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), StepTimeouts.Parse(text));
     }
 
     [Fact]

@@ -17,19 +17,21 @@ public static class PipelineChecks
 
     public static string TemplateTag(ServicePlan plan) => $"pipelines-{plan.MaintenanceInfoVersion}";
 
-    public static PipelineChecker For(string deploymentName, string templateTag) =>
-        new(new PipelineChecker.Settings(RepositoryPaths.Root, ProjectSourceUri, templateTag, deploymentName, Specs));
+    public static PipelineChecker For(ServiceOffering service, ServicePlan plan, string deploymentName) =>
+        new(new PipelineChecker.Settings(RepositoryPaths.Root, ProjectSourceUri, TemplateTag(plan), deploymentName, Specs,
+            [service.Pipeline.DeployJob, service.Pipeline.DeleteJob], TimeSpan.FromSeconds(plan.MaximumPollingDuration)));
 
     /// <summary>
-    /// For the emulator's deploy: the deployment is the one the pipeline's bosh-deployment resource names, and the tag
-    /// the one of the catalog's cluster plans (all share one template version).
+    /// For the emulator's deploy: the deployment is the one the pipeline's bosh-deployment resource names, and the plan
+    /// the catalog's strictest cluster plan (the shortest wait; all share one template version).
     /// </summary>
     public static IReadOnlyList<string> CheckDeployable(string configJson)
     {
         var config = JsonNode.Parse(configJson)!;
         var deployment = (config["resources"] as JsonArray ?? []).FirstOrDefault(r => (string?)r?["type"] == "bosh-deployment")?["source"]?["deployment"];
         if (deployment is null) return [];
-        var plan = Catalog.Services.SelectMany(s => s.Plans).First(p => p.Kind == PlanKind.Cluster);
-        return For((string)deployment!, TemplateTag(plan)).Check(config);
+        var (service, plan) = Catalog.Services.SelectMany(s => s.Plans.Where(p => p.Kind == PlanKind.Cluster).Select(p => (s, p)))
+            .MinBy(entry => entry.p.MaximumPollingDuration);
+        return For(service, plan, (string)deployment!).Check(config);
     }
 }

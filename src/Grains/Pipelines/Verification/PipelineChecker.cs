@@ -19,8 +19,11 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
     /// <param name="TemplateTag">the tag the project source must be pinned to (follows maintenance_info).</param>
     /// <param name="DeploymentName">the deployment the pipeline is for.</param>
     /// <param name="Specs">kept job specs by release name.</param>
+    /// <param name="BrokerJobs">the jobs the broker triggers and waits for (the catalog's deploy_job and delete_job).</param>
+    /// <param name="BrokerDeadline">how long the broker waits for one of them (the plan's maximum_polling_duration).</param>
     public sealed record Settings(
-        string RepositoryRoot, string ProjectSourceUri, string TemplateTag, string DeploymentName, IReadOnlyDictionary<string, JobSpecs> Specs);
+        string RepositoryRoot, string ProjectSourceUri, string TemplateTag, string DeploymentName, IReadOnlyDictionary<string, JobSpecs> Specs,
+        IReadOnlyCollection<string> BrokerJobs, TimeSpan BrokerDeadline);
 
     public const string ForceDeleteJob = "force-delete";
 
@@ -54,6 +57,10 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
         foreach (var job in ((pipeline["jobs"] as JsonArray) ?? []).OfType<JsonObject>())
         {
             var jobName = (string?)job["name"] ?? "?";
+            if (settings.BrokerJobs.Contains(jobName) && StepTimeouts.Longest(job["plan"]) is { } longest && longest > settings.BrokerDeadline)
+            {
+                errors.Add($"jobs.{jobName}: its step timeouts add up to {longest}, longer than the broker waits ({settings.BrokerDeadline})");
+            }
             foreach (var (step, where) in Steps(job, $"jobs.{jobName}"))
             {
                 CheckStep(step, where, jobName, resources, errors);
