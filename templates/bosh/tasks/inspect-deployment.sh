@@ -9,5 +9,5 @@ if bosh deployments --json | jq -e --arg d "${DEPLOYMENT_NAME}" '.Tables[0].Rows
 else
   echo absent > state/deployment
 fi
-credhub get --name /ondemand-orleans/database_ca --key ca > tls/ca.pem
+credhub get --name /ondemand-orleans/database_ca --key certificate > tls/ca.pem
 echo "deployment ${DEPLOYMENT_NAME}: $(cat state/deployment)"

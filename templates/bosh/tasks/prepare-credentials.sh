@@ -7,5 +7,5 @@ set -euo pipefail
 : "${BOSH_DIRECTOR_NAME:?}" "${DEPLOYMENT_NAME:?}" "${ADMIN_PASSWORD:?}"
 credhub set --name "/${BOSH_DIRECTOR_NAME}/${DEPLOYMENT_NAME}/admin_password" --type password \
   --password "${ADMIN_PASSWORD}" >/dev/null
-credhub get --name /ondemand-orleans/database_ca --key ca > tls/ca.pem
+credhub get --name /ondemand-orleans/database_ca --key certificate > tls/ca.pem
 [[ -s tls/ca.pem ]] || { echo "/ondemand-orleans/database_ca is missing (see docs/pipelines.md)" >&2; exit 1; }
