@@ -206,6 +206,16 @@ public sealed class PipelineCheckerTests
     }
 
     [Fact]
+    public void A_task_script_that_is_not_executable_is_caught()
+    {
+        if (OperatingSystem.IsWindows()) return; // no Unix file modes to check
+        var (errors, _) = Mutated("cluster-small", c =>
+            c["jobs"]!.AsArray().Single(j => (string?)j!["name"] == "deploy")!["plan"]!.AsArray()
+                .Single(s => (string?)s!["task"] == "smoke-test")!["config"]!["run"]!["path"] = "ondemand/tests/Broker.Tests/Pipelines/TestData/unknown-property.yml");
+        Assert.Contains(errors, e => e.EndsWith("'ondemand/tests/Broker.Tests/Pipelines/TestData/unknown-property.yml' is not executable (Concourse runs it directly)"));
+    }
+
+    [Fact]
     public void A_latest_image_is_caught()
     {
         var (errors, _) = Mutated("pg-cluster-small", c => c["resource_types"]![0]!["source"]!["tag"] = "latest");

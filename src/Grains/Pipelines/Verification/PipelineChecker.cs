@@ -101,7 +101,12 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
             if (step["config"] is JsonObject config)
             {
                 if (config["image_resource"] is JsonObject image) CheckImage(image, where + ".config.image_resource", errors);
-                if ((string?)config["run"]?["path"] is { } path && path.Contains('/', StringComparison.Ordinal)) CheckFile(path, where + ".config.run.path", resources, errors);
+                if ((string?)config["run"]?["path"] is { } path && path.Contains('/', StringComparison.Ordinal)
+                    && CheckFile(path, where + ".config.run.path", resources, errors) is { } script
+                    && !OperatingSystem.IsWindows() && (File.GetUnixFileMode(script) & UnixFileMode.UserExecute) == 0)
+                {
+                    errors.Add($"{where}.config.run.path: '{path}' is not executable (Concourse runs it directly)");
+                }
             }
             if ((string?)step["file"] is { } file) CheckFile(file, where + ".file", resources, errors);
         }
