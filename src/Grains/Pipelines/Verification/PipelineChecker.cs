@@ -6,8 +6,9 @@ namespace OnDemand.Grains.Pipelines.Verification;
 /// <summary>
 /// Static verification of a rendered cluster pipeline against what BOSH and Concourse would do with it, since neither
 /// can run here: Concourse's own checks (<see cref="PipelineValidator"/>, unknown fields included); a timeout on every
-/// step; nothing unpinned (no `latest`, no floating tag filter); no `cleanup: true`, no `force` outside the operator's
-/// force-delete job; every file a step names exists in the project source it comes from; and for each BOSH deploy:
+/// step, those of the broker's jobs adding up to no more than it waits; put params the resource knows; nothing unpinned (no `latest`, no floating tag filter); no `cleanup: true`, no `force` outside the operator's
+/// force-delete job; every file a step names exists in the project source it comes from (scripts executable); and for
+/// each BOSH deploy:
 /// the manifest plus ops files (BOSH ops semantics), interpolated strictly with the put's vars (no missing, no unused),
 /// named as the deployment, its releases pinned (version, url, sha1) to the versions whose job specs are kept, and every
 /// property path in those specs.
@@ -44,7 +45,8 @@ public sealed class PipelineChecker(PipelineChecker.Settings settings)
         ArgumentNullException.ThrowIfNull(pipeline);
         var errors = new List<string>(PipelineValidator.Validate(pipeline));
         var resources = ((pipeline["resources"] as JsonArray) ?? []).OfType<JsonObject>()
-            .ToDictionary(r => (string?)r["name"] ?? "", StringComparer.Ordinal);
+            .GroupBy(r => (string?)r["name"] ?? "", StringComparer.Ordinal) // duplicates are the validator's error
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var resourceTypes = ((pipeline["resource_types"] as JsonArray) ?? []).OfType<JsonObject>().ToList();
 
         foreach (var type in resourceTypes) CheckImage(type, $"resource_types.{(string?)type["name"]}", errors);
