@@ -39,6 +39,8 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
     private readonly string _deployJob;
     private readonly string _deleteJob;
     private readonly CancellationToken _stopping;
+    private readonly EmulatorState _state;
+    private readonly Func<string, IReadOnlyList<string>>? _deployCheck;
     // The admin role each pipeline's last deploy set up: a delete still finds it if CredHub was emptied first.
     private readonly ConcurrentDictionary<(string Team, string Pipeline), string> _deployedAdmins = new();
 
@@ -50,6 +52,8 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
         _deployJob = options.ClusterDeployJob;
         _deleteJob = options.ClusterDeleteJob;
         _stopping = stopping;
+        _state = state;
+        _deployCheck = options.DeployCheck;
         _postgres = NpgsqlDataSource.Create(options.ClusterPostgres); // throws on a malformed connection string
         state.DecideOutcome = Decide;
     }
@@ -72,6 +76,13 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
         }
         if (build.Job == _deployJob)
         {
+            if (_deployCheck is not null && _state.ReadConfig(build.Team, build.Pipeline) is { } config
+                && _deployCheck(config.ConfigJson) is { Count: > 0 } problems)
+            {
+                _logger.LogWarning("Emulated deploy {Team}/{Pipeline} build {BuildId} fails: BOSH or Concourse would refuse the pipeline: {Problems}",
+                    build.Team, build.Pipeline, build.Id, string.Join("; ", problems));
+                return Fail;
+            }
             var username = ResolveVar(_credHub, build.Team, build.Pipeline, AdminUsernameVar);
             var password = ResolveVar(_credHub, build.Team, build.Pipeline, AdminPasswordVar);
             if (username is null || password is null)

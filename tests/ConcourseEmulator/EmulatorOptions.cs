@@ -58,6 +58,12 @@ public sealed class EmulatorOptions
     public string ClusterDeleteJob { get; set; } = "delete";
 
     /// <summary>
+    /// What BOSH and Concourse would refuse in a pipeline, as the tests' static checker sees it (config JSON in,
+    /// errors out): when set, a deploy build of a pipeline it finds fault with fails, as the real deploy would.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>>? DeployCheck { get; set; }
+
+    /// <summary>
     /// A JSON file holding teams, pipelines, jobs, builds and CredHub values: loaded at start when it exists, saved
     /// (atomically, at most every <see cref="StateSaveInterval"/>) after changes and at shutdown. Null: memory only.
     /// The file holds secrets; it is created readable by its owner only.

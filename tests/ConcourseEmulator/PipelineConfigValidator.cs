@@ -16,7 +16,7 @@ internal static partial class PipelineConfigValidator
 
     private static readonly HashSet<string> JobKeys = new(StringComparer.Ordinal)
     {
-        "name", "old_name", "public", "disable_manual_trigger", "serial", "interruptible", "serial_groups", "max_in_flight",
+        "name", "old_name", "public", "disable_manual_trigger", "disable_reruns", "serial", "interruptible", "serial_groups", "max_in_flight",
         "build_logs_to_retain", "build_log_retention", "on_success", "on_failure", "on_error", "on_abort", "ensure", "plan",
     };
 
@@ -36,6 +36,23 @@ internal static partial class PipelineConfigValidator
     private static readonly string[] StepTypes = ["get", "put", "task", "set_pipeline", "load_var", "in_parallel", "do", "try", "aggregate", "run"];
 
     private static readonly string[] Hooks = ["on_success", "on_failure", "on_abort", "on_error", "ensure"];
+
+    /// <summary>Fields per step type (concourse v8.2.4 atc/steps.go json tags) and the modifiers any step may carry.</summary>
+    private static readonly Dictionary<string, string[]> StepFields = new(StringComparer.Ordinal)
+    {
+        ["get"] = ["get", "resource", "version", "params", "passed", "trigger", "tags", "timeout"],
+        ["put"] = ["put", "resource", "params", "inputs", "tags", "get_params", "timeout", "no_get"],
+        ["task"] = ["task", "privileged", "hermetic", "file", "container_limits", "config", "params", "vars", "tags", "input_mapping", "output_mapping", "image", "timeout"],
+        ["run"] = ["run", "type", "params", "privileged", "tags", "container_limits", "timeout"],
+        ["set_pipeline"] = ["set_pipeline", "file", "team", "vars", "var_files", "instance_vars"],
+        ["load_var"] = ["load_var", "file", "format", "reveal"],
+        ["try"] = ["try"],
+        ["do"] = ["do"],
+        ["aggregate"] = ["aggregate"],
+        ["in_parallel"] = ["in_parallel"],
+    };
+
+    private static readonly string[] StepModifiers = ["across", "fail_fast", "attempts", "timeout", "on_success", "on_failure", "on_error", "on_abort", "ensure"];
 
     /// <summary>
     /// Validates <paramref name="root"/> and drops unknown top-level keys from it (Concourse ignores them, so a
@@ -300,6 +317,14 @@ internal static partial class PipelineConfigValidator
                 throw new MalformedConfigException($"error unmarshaling JSON: {context} must be a map");
             }
             var type = StepTypes.FirstOrDefault(step.ContainsKey);
+            if (type is not null)
+            {
+                var unknown = step.Select(field => field.Key).Where(field => !StepFields[type].Contains(field) && !StepModifiers.Contains(field)).ToList();
+                if (unknown.Count > 0)
+                {
+                    errors.Add($"{context}: unknown fields [{string.Join(" ", unknown.Select(field => $"\"{field}\""))}]");
+                }
+            }
             switch (type)
             {
                 case "get" or "put":

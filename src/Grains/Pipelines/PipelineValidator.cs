@@ -5,8 +5,9 @@ namespace OnDemand.Grains.Pipelines;
 
 /// <summary>
 /// Catches, before anything is sent, the pipeline errors Concourse would answer with 400 on `PUT config`, worded
-/// the way Concourse words them (atc/configvalidate, atc/step_validator.go) so operators can search for them. It is
-/// deliberately not a full schema check: task configs, var_sources and unknown nested keys stay Concourse's job.
+/// the way Concourse words them (atc/configvalidate, atc/step_validator.go) so operators can search for them, including
+/// unknown fields of steps, jobs, groups, resources and resource types. It is deliberately not a full schema check:
+/// task configs and var_sources stay Concourse's job.
 /// </summary>
 public static class PipelineValidator
 {
@@ -22,6 +23,48 @@ public static class PipelineValidator
 
     private static readonly string[] CoreStepKeys =
         ["get", "put", "task", "set_pipeline", "load_var", "in_parallel", "do", "try", "run"];
+
+    /// <summary>
+    /// The fields each step type accepts (concourse/concourse v8.2.4 atc/steps.go json tags), plus the modifiers any
+    /// step may carry; Concourse answers anything else with `unknown fields [...]` (atc/step_validator.go).
+    /// </summary>
+    private static readonly Dictionary<string, string[]> StepFields = new(StringComparer.Ordinal)
+    {
+        ["get"] = ["get", "resource", "version", "params", "passed", "trigger", "tags", "timeout"],
+        ["put"] = ["put", "resource", "params", "inputs", "tags", "get_params", "timeout", "no_get"],
+        ["task"] = ["task", "privileged", "hermetic", "file", "container_limits", "config", "params", "vars", "tags", "input_mapping", "output_mapping", "image", "timeout"],
+        ["run"] = ["run", "type", "params", "privileged", "tags", "container_limits", "timeout"],
+        ["set_pipeline"] = ["set_pipeline", "file", "team", "vars", "var_files", "instance_vars"],
+        ["load_var"] = ["load_var", "file", "format", "reveal"],
+        ["try"] = ["try"],
+        ["do"] = ["do"],
+        ["in_parallel"] = ["in_parallel"],
+    };
+
+    private static readonly string[] ModifierFields =
+        ["across", "fail_fast", "attempts", "timeout", "on_success", "on_failure", "on_error", "on_abort", "ensure"];
+
+    /// <summary>Fields of resources and resource types (atc/config.go ResourceConfig, ResourceType).</summary>
+    private static readonly HashSet<string> ResourceFields = new(StringComparer.Ordinal)
+    {
+        "name", "old_name", "public", "webhook_token", "type", "source", "check_every", "check_timeout", "tags", "version", "icon",
+        "expose_build_created_by",
+    };
+
+    private static readonly HashSet<string> ResourceTypeFields = new(StringComparer.Ordinal)
+    {
+        "name", "type", "source", "defaults", "privileged", "check_every", "tags", "params",
+    };
+
+    /// <summary>Fields of jobs (atc/job_config.go JobConfig) and groups (atc/config.go GroupConfig).</summary>
+    private static readonly HashSet<string> JobFields = new(StringComparer.Ordinal)
+    {
+        "name", "old_name", "public", "disable_manual_trigger", "disable_reruns", "serial", "interruptible", "serial_groups",
+        "max_in_flight", "build_logs_to_retain", "build_log_retention", "on_success", "on_failure", "on_abort", "on_error", "ensure",
+        "plan",
+    };
+
+    private static readonly HashSet<string> GroupFields = new(StringComparer.Ordinal) { "name", "jobs", "resources" };
 
     // Concourse wraps a step in its hooks in this order, so nested errors come out in this order too.
     private static readonly string[] HookKeys = ["on_success", "on_failure", "on_error", "on_abort", "ensure"];
@@ -73,6 +116,10 @@ public static class PipelineValidator
         {
             ValidateSectionShapes();
             var resourceTypes = CollectNames("resource_types", requireType: true);
+            ValidateFields("resource_types", ResourceTypeFields);
+            ValidateFields("resources", ResourceFields);
+            ValidateFields("jobs", JobFields);
+            ValidateFields("groups", GroupFields);
             foreach (var (name, node) in CollectNamed("resources", requireType: true))
             {
                 _resources.Add(name);
@@ -110,6 +157,19 @@ public static class PipelineValidator
                 if (root[section] is not (null or JsonArray))
                 {
                     _errors.Add($"{section} must be a list");
+                }
+            }
+        }
+
+        /// <summary>Concourse reads these sections strictly (yaml.UnmarshalStrict): an unknown field is an error.</summary>
+        private void ValidateFields(string section, HashSet<string> known)
+        {
+            foreach (var (index, node) in Entries(root, section))
+            {
+                var name = StringOf(node, "name");
+                foreach (var field in node?.Select(entry => entry.Key).Where(field => !known.Contains(field)) ?? [])
+                {
+                    _errors.Add($"{section}.{(string.IsNullOrEmpty(name) ? $"[{index}]" : name)}: unknown field \"{field}\"");
                 }
             }
         }
@@ -202,6 +262,13 @@ public static class PipelineValidator
             {
                 _errors.Add($"{context}: multiple step types declared: {string.Join(", ", declared)}");
                 return;
+            }
+
+            var unknown = step.Select(field => field.Key)
+                .Where(field => !StepFields[declared[0]].Contains(field) && !ModifierFields.Contains(field)).ToList();
+            if (unknown.Count > 0)
+            {
+                _errors.Add($"{context}: unknown fields [{string.Join(" ", unknown.Select(field => $"\"{field}\""))}]");
             }
 
             var stepContext = step.ContainsKey("across") ? context + ".across" : context;

@@ -6,6 +6,7 @@ namespace OnDemand.Grains.Pipelines;
 /// <summary>
 /// The variables a cluster's pipeline template receives. Precedence, lowest first: the plan schema's defaults, the
 /// user's parameters, the plan's sizing vars, the broker's own vars, so a user can tune but never resize, rename or redirect.
+/// Tuning is then bounded by the plan's VM memory (<see cref="PipelineTuning"/>).
 /// </summary>
 public static class PipelineVariables
 {
@@ -33,6 +34,7 @@ public static class PipelineVariables
         vars["organization_guid"] = context.OrganizationGuid;
         vars["space_guid"] = context.SpaceGuid;
         vars["template_version"] = spec.MaintenanceInfoVersion;
+        PipelineTuning.Apply(vars);
         return vars;
     }
 }

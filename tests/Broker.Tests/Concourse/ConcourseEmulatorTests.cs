@@ -181,6 +181,20 @@ public sealed class ConcourseEmulatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SaveConfig_UnknownStepField_IsRejectedAsConcourseDoes()
+    {
+        await LogInAsync();
+
+        using var response = await PutConfigAsync(
+            """{"resources":[{"name":"r","type":"git","source":{}}],"jobs":[{"name":"deploy","plan":[{"get":"r","no_get":true}]}]}""",
+            "application/json");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = string.Join("\n", (await ReadJsonAsync(response))!["errors"]!.AsArray().Select(error => error!.GetValue<string>()));
+        Assert.Contains("\tjobs.deploy.plan.do[0]: unknown fields [\"no_get\"]", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SaveConfig_UpdatesOnlyWithTheCurrentVersion()
     {
         await LogInAsync();

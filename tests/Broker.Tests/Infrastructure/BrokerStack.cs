@@ -47,6 +47,7 @@ public sealed class BrokerStack : IAsyncDisposable
         var concourse = await ConcourseEmulatorServer.StartAsync(emulator ?? new EmulatorOptions
         {
             Username = "admin", Password = "admin", Team = "main", ClusterPostgres = postgres.AdminConnectionString,
+            DeployCheck = Pipelines.PipelineChecks.CheckDeployable, // a pipeline BOSH or Concourse would refuse fails its deploy
         });
         var concourseUrl = concourse.Url.ToString().TrimEnd('/');
         var all = new Dictionary<string, string?>

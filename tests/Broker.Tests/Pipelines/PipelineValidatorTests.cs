@@ -68,6 +68,50 @@ public sealed class PipelineValidatorTests
     }
 
     [Fact]
+    public void An_unknown_step_field_is_an_error_worded_as_concourse_words_it()
+    {
+        var errors = ValidateWithDeployPlan("""[{"get": "release", "trigger": true, "get_parms": {}, "bogus": 1}, {"get": "nightly"}]""");
+
+        Assert.Equal(["jobs.deploy.plan.do[0]: unknown fields [\"get_parms\" \"bogus\"]"], errors);
+    }
+
+    [Fact]
+    public void Every_field_concourse_knows_for_a_step_and_its_modifiers_is_accepted()
+    {
+        var errors = ValidateWithDeployPlan("""
+            [
+              {"get": "release", "resource": "release", "version": "every", "params": {}, "passed": [], "trigger": false, "tags": [], "timeout": "1m", "attempts": 2},
+              {"get": "nightly"},
+              {"put": "deployment", "resource": "deployment", "params": {}, "inputs": "detect", "tags": [], "get_params": {}, "timeout": "1h", "no_get": true, "ensure": {"put": "notify", "timeout": "1m"}},
+              {"task": "t", "privileged": false, "hermetic": false, "file": "release/t.yml", "container_limits": {}, "params": {}, "vars": {}, "tags": [], "input_mapping": {}, "output_mapping": {}, "image": "img", "timeout": "1m"},
+              {"load_var": "v", "file": "release/v", "format": "raw", "reveal": false},
+              {"set_pipeline": "self", "file": "release/p.yml", "team": "main", "vars": {}, "var_files": [], "instance_vars": {}},
+              {"in_parallel": {"steps": [{"try": {"get": "release"}}], "limit": 1, "fail_fast": true}}
+            ]
+            """);
+
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public void An_unknown_resource_type_resource_job_or_group_field_is_an_error()
+    {
+        var errors = ValidateEdited(config =>
+        {
+            config["resources"]![0]!["check_evry"] = "1h";
+            config["resource_types"]![0]!["tag"] = "latest";
+            config["jobs"]![1]!["serail"] = true;
+            config["groups"]![0]!["job"] = "deploy";
+        });
+
+        Assert.Equal(
+        [
+            "resource_types.bosh-deployment: unknown field \"tag\"", "resources.release: unknown field \"check_evry\"",
+            "jobs.delete: unknown field \"serail\"", "groups.lifecycle: unknown field \"job\"",
+        ], errors);
+    }
+
+    [Fact]
     public void Job_names_are_listed_in_order()
     {
         Assert.Equal(new[] { "deploy", "delete" }, PipelineValidator.JobNames(JsonNode.Parse(GoodConfig)!));

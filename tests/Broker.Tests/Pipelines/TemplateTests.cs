@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnDemand.Grains.Pipelines;
+using OnDemand.Grains.Pipelines.Verification;
 using Xunit;
 
 namespace OnDemand.Tests.Pipelines;
@@ -12,7 +13,17 @@ public sealed class TemplateTests
 
     /// <summary>Only the credential manager knows these; the broker never passes them to the renderer.</summary>
     private static readonly string[] SecretVariables =
-        ["admin_password", "admin_username", "bosh_ca_cert", "bosh_client", "bosh_client_secret", "bosh_target", "slack_webhook_url"];
+    [
+        "admin_password", "admin_username", "backup_access_key_id", "backup_bucket", "backup_region", "backup_secret_access_key",
+        "bosh_ca_cert", "bosh_client", "bosh_client_secret", "bosh_director_name", "bosh_target", "credhub_ca_cert", "credhub_client",
+        "credhub_secret", "credhub_server", "image_registry", "ondemand_repository_uri", "slack_webhook_url",
+    ];
+
+    /// <summary>A string tuning parameter each template places (through the BOSH vars) into the manifest.</summary>
+    private static readonly Dictionary<string, string> StringTuning = new()
+    {
+        ["mysql-cluster.yml"] = "character_set_server", ["postgresql-cluster.yml"] = "shared_buffers",
+    };
 
     /// <summary>User tuning parameters per template, with the plan schema's defaults already filled in.</summary>
     private static readonly Dictionary<string, Dictionary<string, JsonNode?>> TuningByTemplate = new()
@@ -57,7 +68,11 @@ public sealed class TemplateTests
             ["space_guid"] = "b5e0f0c1-1d4f-4f8e-9a55-43c2b1a0d9e8",
             ["template_version"] = null,
             ["instances"] = 3,
+            ["proxy_instances"] = 2,
+            ["azs"] = new JsonArray("z1", "z2"),
             ["vm_type"] = "default",
+            ["proxy_vm_type"] = "small",
+            ["vm_memory_mb"] = 8192,
             ["persistent_disk_type"] = "10GB",
             ["network"] = "default",
         };
@@ -66,6 +81,7 @@ public sealed class TemplateTests
             variables[name] = value?.DeepClone();
         }
 
+        PipelineTuning.Apply(variables); // as PipelineVariables does
         return variables;
     }
 
@@ -102,37 +118,78 @@ public sealed class TemplateTests
         Assert.Contains("delete", PipelineValidator.JobNames(config));
     }
 
+    /// <summary>The manifest BOSH would deploy: the put's manifest and ops files from this repository, with its vars.</summary>
+    private static JsonNode DeployedManifest(JsonObject put)
+    {
+        var parameters = put["params"]!;
+        var root = Path.GetDirectoryName(TemplatesDirectory)!;
+        string Read(JsonNode? path) => File.ReadAllText(Path.Combine(root, ((string)path!)["ondemand/".Length..]));
+        var manifest = YamlTree.Parse(Read(parameters["manifest"]), "manifest")!;
+        foreach (var ops in parameters["ops_files"] as JsonArray ?? []) manifest = BoshOps.Apply(manifest, YamlTree.Parse(Read(ops), "ops"), "ops");
+        var result = BoshInterpolation.Interpolate(manifest, parameters["vars"]!.AsObject().ToDictionary(p => p.Key, p => p.Value));
+        Assert.Empty(result.Errors);
+        return result.Document!;
+    }
+
+    private static JsonNode JobProperties(JsonNode manifest, string group, string job) =>
+        manifest["instance_groups"]!.AsArray().Single(g => (string?)g!["name"] == group)!["jobs"]!.AsArray()
+            .Single(j => (string?)j!["name"] == job)!["properties"]!;
+
     [Theory]
     [MemberData(nameof(Templates))]
-    public void Deploy_passes_typed_sizing_and_tuning_and_runs_smoke_tests_in_the_same_build(string template)
+    public void Deploy_puts_sizing_and_tuning_into_the_release_properties_and_smoke_tests_in_the_same_build(string template)
     {
         var variables = VariablesFor(template);
         var config = JsonNode.Parse(Render(template, variables).ConfigJson)!;
         var deploy = Job(config, "deploy");
-        var boshVars = PutStep(deploy, "deployment")["params"]!["vars"]!.AsObject();
+        var put = PutStep(deploy, "deployment");
+        var manifest = DeployedManifest(put);
 
-        Assert.Equal(JsonValueKind.Number, boshVars["instances"]!.GetValueKind());
-        Assert.Equal(3, (int)boshVars["instances"]!);
-        Assert.Equal(JsonValueKind.Number, boshVars["max_connections"]!.GetValueKind());
-        foreach (var (name, value) in TuningByTemplate[template])
+        Assert.Equal((string)variables["deployment_name"]!, (string?)manifest["name"]);
+        Assert.Null(put["params"]!["vars"]!["admin_password"]); // never interpolated client-side
+        if (template == "mysql-cluster.yml")
         {
-            Assert.True(JsonNode.DeepEquals(value, boshVars[name]), $"{name} should be passed to BOSH unchanged");
+            var pxc = JobProperties(manifest, "mysql", "pxc-mysql");
+            Assert.Equal(512L * 1024 * 1024, (long)pxc["engine_config"]!["innodb_buffer_pool_size"]!);
+            Assert.Equal(750, (long)pxc["engine_config"]!["max_connections"]!);
+            Assert.Equal("((admin_password))", (string?)pxc["admin_password"]); // left for the director's CredHub
+            Assert.True((bool)pxc["remote_admin_access"]! && (bool)pxc["tls"]!["required"]!);
+            var groups = manifest["instance_groups"]!.AsArray();
+            Assert.Equal(3, (long)groups.Single(g => (string?)g!["name"] == "mysql")!["instances"]!);
+            Assert.Equal(2, (long)groups.Single(g => (string?)g!["name"] == "proxy")!["instances"]!);
+            Assert.Equal(3306, (long)JobProperties(manifest, "proxy", "proxy")["port"]!);
         }
-
-        Assert.Equal("((admin_password))", (string?)boshVars["admin_password"]);
-        Assert.Equal("smoke-tests", (string?)PutStep(deploy, "smoke-tests")["params"]!["name"]);
+        else
+        {
+            var databases = JobProperties(manifest, "postgres", "postgres")["databases"]!;
+            Assert.Equal("256MB", (string?)databases["additional_config"]!["shared_buffers"]);
+            Assert.Equal("8MB", (string?)databases["additional_config"]!["work_mem"]);
+            Assert.Equal(300, (long)databases["max_connections"]!);
+            Assert.Equal(5432, (long)databases["port"]!);
+            Assert.Equal("((admin_username))", (string?)databases["roles"]![0]!["name"]); // resolved by Concourse at run time
+            Assert.Equal("((admin_password))", (string?)databases["roles"]![0]!["password"]);
+        }
+        var steps = deploy["plan"]!.AsArray().Select(s => (string?)s!["task"] ?? (string?)s!["put"] ?? (string?)s!["get"]).ToList();
+        Assert.Equal(["ondemand", "prepare-credentials", "deployment", "smoke-test"], steps);
         Assert.Equal(variables["deployment_name"]!.GetValue<string>(), (string?)Resource(config, "deployment")["source"]!["deployment"]);
         Assert.Contains((string)variables["instance_id"]!, (string?)deploy["on_failure"]!["params"]!["text"]);
     }
 
     [Theory]
     [MemberData(nameof(Templates))]
-    public void Delete_force_deletes_the_deployment(string template)
+    public void Delete_backs_up_then_deletes_without_force_and_forgets_the_credentials(string template)
     {
         var config = JsonNode.Parse(Render(template, VariablesFor(template)).ConfigJson)!;
-        var delete = PutStep(Job(config, "delete"), "deployment");
+        var delete = Job(config, "delete")["plan"]!.AsArray();
+        var backup = delete[1]!["do"]!.AsArray().Select(s => (string?)s!["task"] ?? (string?)s!["put"]);
 
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"enabled":true,"force":true}"""), delete["params"]!["delete"]));
+        Assert.Equal(["inspect-deployment", "backup", "backups"], backup);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"enabled":true}"""), delete[2]!["params"]!["delete"]));
+        Assert.Equal("remove-credentials", (string?)delete[3]!["task"]);
+        var force = PutStep(Job(config, "force-delete"), "deployment");
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"enabled":true,"force":true}"""), force["params"]!["delete"]));
+        var operatorGroup = config["groups"]!.AsArray().Single(g => (string?)g!["name"] == "operator")!;
+        Assert.Equal(["force-delete"], operatorGroup["jobs"]!.AsArray().Select(j => (string?)j));
     }
 
     [Theory]
@@ -149,7 +206,7 @@ public sealed class TemplateTests
         var boshSource = Resource(config, "deployment")["source"]!;
         Assert.Equal("((bosh_client_secret))", (string?)boshSource["client_secret"]);
         Assert.Equal("((bosh_ca_cert))", (string?)boshSource["ca_cert"]);
-        Assert.True(JsonNode.DeepEquals(boshSource, Resource(config, "smoke-tests")["source"]), "both BOSH resources share the anchored source");
+        Assert.Equal("((backup_secret_access_key))", (string?)Resource(config, "backups")["source"]!["secret_access_key"]);
         Assert.Equal("((slack_webhook_url))", (string?)Resource(config, "notify")["source"]!["url"]);
     }
 
@@ -158,7 +215,7 @@ public sealed class TemplateTests
     public void A_tuning_parameter_cannot_pull_a_secret_into_the_config(string template)
     {
         var variables = VariablesFor(template);
-        variables[TuningByTemplate[template].Keys.First()] = "((bosh_client_secret))";
+        variables[StringTuning[template]] = "((bosh_client_secret))";
 
         var e = Assert.Throws<PipelineRenderException>(() => Render(template, variables));
 
