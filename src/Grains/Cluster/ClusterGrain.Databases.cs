@@ -111,6 +111,11 @@ public sealed partial class ClusterGrain
                 ["password"] = credentials.Password,
                 ["jdbcUrl"] = credentials.JdbcUrl,
             };
+            if (credentials.CaCertificate is { } ca)
+            {
+                json["tls"] = true;
+                json["ca_certificate"] = ca;
+            }
             return new ChildStepResult(ChildStepOutcome.Done, "bound", ClusterDisplayName, json.ToJsonString());
         });
         if (result.Outcome == ChildStepOutcome.Failed && recordedNow && child.BindingAccounts.Remove(bindingId))

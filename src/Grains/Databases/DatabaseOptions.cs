@@ -11,6 +11,12 @@ public sealed class DatabaseOptions
     public Dictionary<string, EndpointOverride> Endpoints { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Scheme of a cluster's own (inner) OSB broker, for the "osb" provisioner: "https", or "http" for tests.</summary>
     public string InnerBrokerScheme { get; set; } = "https";
+    /// <summary>
+    /// PEM file of the CA that signs every cluster's server certificate (the BOSH manifests' /ondemand-orleans/database_ca,
+    /// docs/pipelines.md). Set in production: the broker then verifies each cluster's certificate and host name, and
+    /// binding credentials carry the CA with verify-full / VERIFY_IDENTITY. Databases__CaFile.
+    /// </summary>
+    public string? CaFile { get; set; }
 }
 
 public sealed class EndpointOverride

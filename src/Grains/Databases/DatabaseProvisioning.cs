@@ -18,6 +18,6 @@ public sealed class DatabaseProvisioning(IEnumerable<IDatabaseProvisioner> provi
         return new ClusterAdminEndpoint(
             replaced?.Host ?? settings.HostFor(clusterInstanceId, deploymentName),
             replaced?.Port ?? settings.AdminPort,
-            username, password, settings.AdminDatabase);
+            username, password, settings.AdminDatabase, string.IsNullOrEmpty(_options.CaFile) ? null : _options.CaFile);
     }
 }

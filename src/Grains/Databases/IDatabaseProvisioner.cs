@@ -23,10 +23,18 @@ public interface IDatabaseProvisioner
 }
 
 /// <summary>How the broker reaches a cluster's admin account.</summary>
-public sealed record ClusterAdminEndpoint(string Host, int Port, string Username, string Password, string Database);
+/// <param name="CaFile">the CA that signs the clusters' server certificates (PEM file): when set, the broker verifies
+/// the server (certificate and host name) and binding credentials tell apps to do the same; when null, TLS is used if
+/// the server offers it, unverified (local runs, tests).</param>
+public sealed record ClusterAdminEndpoint(string Host, int Port, string Username, string Password, string Database, string? CaFile = null)
+{
+    /// <summary>The CA as PEM text for binding credentials, or null.</summary>
+    public string? CaCertificate => CaFile is null ? null : File.ReadAllText(CaFile);
+}
 
 /// <summary>What a binding hands to an app.</summary>
-public sealed record DatabaseCredentials(string Hostname, int Port, string Name, string Username, string Password, string Uri, string JdbcUrl);
+/// <param name="CaCertificate">PEM of the CA to verify the server with; its presence means TLS is to be verified.</param>
+public sealed record DatabaseCredentials(string Hostname, int Port, string Name, string Username, string Password, string Uri, string JdbcUrl, string? CaCertificate = null);
 
 /// <summary>A provisioning step failed. Transient: the cluster was unreachable or busy, try again later.</summary>
 public sealed class DatabaseProvisioningException(string message, bool transient, Exception? inner = null) : Exception(message, inner)

@@ -369,6 +369,10 @@ public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
             AllowUserVariables = true,
             // MySQL 8's caching_sha2_password over a connection without TLS needs the server's RSA key.
             AllowPublicKeyRetrieval = true,
+            // With the clusters' CA: certificate and host name verified (the deployed servers require TLS). Without:
+            // TLS when the server offers it.
+            SslMode = admin.CaFile is null ? MySqlSslMode.Preferred : MySqlSslMode.VerifyFull,
+            SslCa = admin.CaFile ?? "",
         }.ConnectionString);
         try
         {
@@ -610,8 +614,9 @@ public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
             Name: databaseName,
             Username: username,
             Password: password,
-            Uri: $"mysql://{user}:{secret}@{host}:{admin.Port}/{databaseName}",
-            JdbcUrl: $"jdbc:mysql://{host}:{admin.Port}/{databaseName}?user={user}&password={secret}");
+            Uri: $"mysql://{user}:{secret}@{host}:{admin.Port}/{databaseName}{(admin.CaFile is null ? "" : "?ssl-mode=VERIFY_IDENTITY")}",
+            JdbcUrl: $"jdbc:mysql://{host}:{admin.Port}/{databaseName}?user={user}&password={secret}{(admin.CaFile is null ? "" : "&sslMode=VERIFY_IDENTITY")}",
+            CaCertificate: admin.CaCertificate);
     }
 
     private static partial class Log

@@ -418,6 +418,9 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             ApplicationName = ApplicationName,
             // Error details name the objects blocking a DROP ROLE; they never contain passwords.
             IncludeErrorDetail = true,
+            // With the clusters' CA: certificate and host name verified. Without: TLS when the server offers it.
+            SslMode = admin.CaFile is null ? SslMode.Prefer : SslMode.VerifyFull,
+            RootCertificate = admin.CaFile,
         }.ConnectionString);
         try
         {
@@ -648,8 +651,9 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             Name: databaseName,
             Username: username,
             Password: password,
-            Uri: $"postgres://{user}:{secret}@{host}:{admin.Port}/{databaseName}",
-            JdbcUrl: $"jdbc:postgresql://{host}:{admin.Port}/{databaseName}?user={user}&password={secret}");
+            Uri: $"postgres://{user}:{secret}@{host}:{admin.Port}/{databaseName}{(admin.CaFile is null ? "" : "?sslmode=verify-full")}",
+            JdbcUrl: $"jdbc:postgresql://{host}:{admin.Port}/{databaseName}?user={user}&password={secret}{(admin.CaFile is null ? "" : "&sslmode=verify-full")}",
+            CaCertificate: admin.CaCertificate);
     }
 
     private static partial class Log

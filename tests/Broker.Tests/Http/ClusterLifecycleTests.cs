@@ -28,7 +28,7 @@ public sealed class ClusterLifecycleTests(StackFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, fetched.Status);
         Assert.Equal(Catalog.ClusterSmall, fetched.Field("plan_id"));
         Assert.Equal(800, fetched.Body!["parameters"]!["max_connections"]!.GetValue<int>());
-        Assert.Equal("1.0.0", fetched.Body["maintenance_info"]!["version"]!.GetValue<string>());
+        Assert.Equal("2.0.0", fetched.Body["maintenance_info"]!["version"]!.GetValue<string>());
 
         var updated = await Osb.UpdateAsync(id, new JsonObject { ["service_id"] = Catalog.MySql, ["plan_id"] = Catalog.ClusterLarge });
         Assert.Equal(HttpStatusCode.Accepted, updated.Status);

@@ -74,19 +74,19 @@ public sealed class PipelineOperationsTests(StackFixture fixture, PostgresFixtur
         var id = await ReadyClusterAsync(osb);
         var before = stack.Concourse.State.GetPipeline($"ondemand-{id}")!.ConfigVersion;
 
-        // The operator ships template 1.1.0 and redeploys the broker.
-        var yaml = File.ReadAllText(RepositoryPaths.BrokerConfig).Replace("version: 1.0.0, description: \"pxc-release pipeline template 1.0.0\"", "version: 1.1.0, description: \"pxc-release pipeline template 1.1.0\"");
+        // The operator ships template 2.1.0 and redeploys the broker.
+        var yaml = File.ReadAllText(RepositoryPaths.BrokerConfig).Replace("version: 2.0.0, description: \"pxc-release 2.0.5 pipeline template 2.0.0", "version: 2.1.0, description: \"pxc-release 2.0.5 pipeline template 2.1.0");
         await stack.RedeployAsync(new Dictionary<string, string?> { ["Broker:ConfigPath"] = TestCatalogs.Write(yaml) });
         osb = new OsbClient(stack.Client);
 
-        Assert.Equal("1.0.0", (await osb.FetchAsync(id)).Body!["maintenance_info"]!["version"]!.GetValue<string>());
+        Assert.Equal("2.0.0", (await osb.FetchAsync(id)).Body!["maintenance_info"]!["version"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await osb.UpdateAsync(id, new JsonObject { ["service_id"] = Catalog.MySql })).Status);
         Assert.Equal(before, stack.Concourse.State.GetPipeline($"ondemand-{id}")!.ConfigVersion);
 
-        var upgrade = new JsonObject { ["service_id"] = Catalog.MySql, ["plan_id"] = Catalog.ClusterSmall, ["maintenance_info"] = new JsonObject { ["version"] = "1.1.0" } };
+        var upgrade = new JsonObject { ["service_id"] = Catalog.MySql, ["plan_id"] = Catalog.ClusterSmall, ["maintenance_info"] = new JsonObject { ["version"] = "2.1.0" } };
         Assert.Equal(HttpStatusCode.Accepted, (await osb.UpdateAsync(id, upgrade)).Status);
         Assert.Equal("succeeded", (await osb.WaitForOperationAsync(id))["state"]!.GetValue<string>());
-        Assert.Equal("1.1.0", (await osb.FetchAsync(id)).Body!["maintenance_info"]!["version"]!.GetValue<string>());
+        Assert.Equal("2.1.0", (await osb.FetchAsync(id)).Body!["maintenance_info"]!["version"]!.GetValue<string>());
         Assert.True(stack.Concourse.State.GetPipeline($"ondemand-{id}")!.ConfigVersion > before);
         Assert.Equal(2, stack.Concourse.State.GetBuilds($"ondemand-{id}", "deploy").Count);
     }

@@ -106,7 +106,7 @@ public sealed class UpdateAndDeleteTests(StackFixture fixture) : IClassFixture<S
             ["parameters"] = new JsonObject(),
             ["context"] = new JsonObject { ["platform"] = "cloudfoundry", ["instance_name"] = "after", ["organization_guid"] = OsbClient.OrgGuid, ["space_guid"] = OsbClient.SpaceGuid },
             ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.ClusterSmall },
-            ["maintenance_info"] = new JsonObject { ["version"] = "1.0.0" },
+            ["maintenance_info"] = new JsonObject { ["version"] = "2.0.0" },
         };
         Assert.Equal(HttpStatusCode.OK, (await Osb.UpdateAsync(id, rename)).Status);
         var page = await fixture.Stack.Client.GetStringAsync(DashboardPath(id));

@@ -96,6 +96,26 @@ public sealed partial class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>Stops the server cleanly (<c>pg_ctl stop -m fast</c>); data is kept.</summary>
+    /// <summary>Turns TLS on (a reload, no restart) with this server certificate and key (PEM).</summary>
+    public async Task EnableTlsAsync(string certificatePem, string privateKeyPem)
+    {
+        var certificate = Path.Combine(_dataDirectory, "server.crt");
+        var key = Path.Combine(_dataDirectory, "server.key");
+        await File.WriteAllTextAsync(certificate, certificatePem);
+        await File.WriteAllTextAsync(key, privateKeyPem);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite); // PostgreSQL refuses a readable key
+        if (_runAsServiceAccount) await RunAsync("chown", [$"{ServiceAccount}:", certificate, key], default);
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            ALTER SYSTEM SET ssl_cert_file = 'server.crt';
+            ALTER SYSTEM SET ssl_key_file = 'server.key';
+            ALTER SYSTEM SET ssl = on;
+            SELECT pg_reload_conf();
+            """, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async Task StopAsync()
     {
         await _lifecycle.WaitAsync();

@@ -227,7 +227,7 @@ public sealed class PipelineCheckerTests
     {
         var (errors, _) = Mutated("cluster-large", c =>
             c["resources"]!.AsArray().Single(r => (string?)r!["name"] == "ondemand")!["source"]!["tag_filter"] = "v*");
-        Assert.Contains(errors, e => e.Contains("tag_filter 'v*' does not pin the template version's tag 'pipelines-1.0.0'"));
+        Assert.Contains(errors, e => e.Contains("tag_filter 'v*' does not pin the template version's tag 'pipelines-2.0.0'"));
     }
 
     [Fact]
