@@ -245,7 +245,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         if (response.Status == (int)HttpStatusCode.Unauthorized)
         {
             // The shared client already logged in again once: retry later rather than fail for good.
-            return new ConcourseUnavailableException($"Concourse {call}: answered 401 even right after a fresh login");
+            return new ConcourseUnavailableException($"Concourse {call}: {HttpFailures.RejectedAfterLogin}");
         }
         return _http.TransientFailure(call, response)
             ?? new ConcourseRejectedException(response.Status, $"Concourse refused {call} ({response.Status}): {ConcourseWords(response)}");

@@ -162,7 +162,7 @@ public sealed class CredHubCredentialStore : ICredentialStore, IDisposable
         if (response.Status == (int)HttpStatusCode.Unauthorized)
         {
             throw new CredentialStoreException(
-                $"CredHub {call}: answered 401 even right after a fresh login (does CredHub trust {_options.UaaUrl}?): {CredHubWords(response)}",
+                $"CredHub {call}: {HttpFailures.RejectedAfterLogin} (does CredHub trust {_options.UaaUrl}?): {CredHubWords(response)}",
                 transient: false);
         }
         return response;

@@ -21,6 +21,9 @@ public static class HttpFailures
     /// <summary>"answered 503 ServiceUnavailable": the reason of a transient status.</summary>
     public static string Answered(int statusCode) => $"answered {statusCode} {ReasonPhrase(statusCode)}";
 
+    /// <summary>The reason of a 401 that <see cref="OutboundHttpClient.SendAsync"/> hands back: it came right after a fresh login.</summary>
+    public const string RejectedAfterLogin = "answered 401 even right after a fresh login";
+
     /// <summary>"no answer within 0.5 s": the reason of a call that timed out.</summary>
     public static string NoAnswerWithin(TimeSpan timeout) =>
         string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.###} s");

@@ -6,41 +6,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OnDemand.Grains.Http;
 
-/// <summary>Turns a call that got no usable answer into the client's own "transient / unavailable" exception.</summary>
-/// <param name="call">what the client was doing, e.g. "GET config of pipeline 'x'".</param>
-/// <param name="reason">worded by <see cref="HttpFailures"/>: "no answer within 10 s", "connection refused", "answered 503 ServiceUnavailable".</param>
-public delegate Exception UnavailableFailure(string call, string reason, Exception? inner);
-
-/// <param name="Service">names the other side in log lines, e.g. "Concourse".</param>
-/// <param name="Timeout">limit of one HTTP call, connect included; a request may set its own with Flurl's WithTimeout.</param>
-/// <param name="Unavailable">the client's transient exception, for timeouts, transport failures and transient statuses.</param>
-public sealed record OutboundHttpSettings(string Service, TimeSpan Timeout, UnavailableFailure Unavailable)
-{
-    /// <summary>Sends "Accept: application/json" with every request.</summary>
-    public bool AcceptJson { get; init; }
-
-    /// <summary>When set, every call through <see cref="OutboundHttpClient.SendAsync"/> carries a bearer token from it.</summary>
-    public IBearerLogin? Login { get; init; }
-
-    /// <summary>For token expiry and call durations; the system clock when null.</summary>
-    public TimeProvider? Clock { get; init; }
-}
-
-/// <summary>Obtains a bearer token; called by <see cref="SharedBearerToken"/>, once for all concurrent callers.</summary>
-public interface IBearerLogin
-{
-    Task<BearerToken> LogInAsync(OutboundHttpClient http, CancellationToken cancellationToken);
-}
-
-/// <summary>What a call answered: its status, its whole body and its headers.</summary>
-public sealed record HttpAnswer(int Status, string Body, IReadOnlyList<(string Name, string Value)> Headers)
-{
-    public bool IsSuccess => Status is >= 200 and < 300;
-
-    public string? Header(string name) =>
-        Headers.FirstOrDefault(header => string.Equals(header.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
-}
-
 /// <summary>
 /// The one outbound HTTP plumbing of the grains (Concourse, CredHub and its UAA, the clusters' inner brokers, and
 /// whatever comes next): a Flurl client whose calls each have a time limit, whose every status is handed back to the
@@ -49,6 +14,20 @@ public sealed record HttpAnswer(int Status, string Body, IReadOnlyList<(string N
 /// on a 401. Thread-safe; meant to live as long as its client (a singleton), so that callers share one token and one
 /// connection pool.
 /// </summary>
+/// <example>
+/// A new client (say the Cloud Foundry API v3 behind its UAA) is its settings and its own meaning of the answers:
+/// <code>
+/// var http = new OutboundHttpClient(
+///     new OutboundHttpSettings("Cloud Foundry", TimeSpan.FromSeconds(10), (call, reason, inner) => new CloudFoundryUnavailableException($"Cloud Foundry {call}: {reason}", inner))
+///     {
+///         AcceptJson = true,
+///         Login = new OAuthLogin($"{uaaUrl}/oauth/token", "cf", "", OAuthLogin.PasswordGrant(username, password)) { Call = $"UAA login as '{username}'" },
+///     },
+///     logger);
+/// var answer = await http.SendAsync("list spaces", HttpMethod.Get, () => http.Request(apiUrl, "v3", "spaces"), null, ct);
+/// if (!answer.IsSuccess) throw http.TransientFailure("list spaces", answer) ?? new CloudFoundryRejectedException(answer.Status, ...);
+/// </code>
+/// </example>
 /// <remarks>
 /// Flurl rather than IHttpClientFactory: every client here is a singleton holding a token for all grains, which is
 /// the case Microsoft's guidance serves with one long-lived client over a <see cref="SocketsHttpHandler"/> whose
