@@ -1,13 +1,9 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using Flurl.Http;
-using Flurl.Http.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -17,8 +13,9 @@ using OnDemand.Grains.Http;
 namespace OnDemand.Grains.Concourse;
 
 /// <summary>
-/// <see cref="IConcourseClient"/> over HTTP with Flurl (semantics: docs/concourse-api.md). Thread-safe; meant to be a
-/// singleton per silo so that all grains share one bearer token and one connection pool.
+/// <see cref="IConcourseClient"/> over HTTP (semantics: docs/concourse-api.md), on the shared
+/// <see cref="OutboundHttpClient"/>. Thread-safe; meant to be a singleton per silo so that all grains share one bearer
+/// token and one connection pool.
 /// </summary>
 public sealed partial class ConcourseClient : IConcourseClient, IDisposable
 {
@@ -33,7 +30,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
 
     // Used when a token endpoint omits expires_in; Concourse's own default lifetime is 24 h.
     private static readonly TimeSpan FallbackTokenLifetime = TimeSpan.FromHours(1);
-    private static readonly TimeSpan MaxTokenRenewalMargin = TimeSpan.FromMinutes(1);
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -42,13 +38,10 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    private readonly ConcourseOptions _options;
     private readonly ILogger _logger;
-    private readonly TimeProvider _clock;
-    private readonly IFlurlClient _http;
+    private readonly OutboundHttpClient _http;
     private readonly string _webRoot;
     private readonly string _team;
-    private readonly SharedBearerToken _tokens;
 
     public ConcourseClient(IOptions<ConcourseOptions> options, ILogger<ConcourseClient> logger)
         : this(options.Value, logger)
@@ -72,40 +65,38 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
             throw new ArgumentException("Concourse:RequestTimeout must be positive.", nameof(options));
         }
 
-        _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _clock = clock ?? TimeProvider.System;
-        _tokens = new SharedBearerToken(_clock, LogInAsync);
         _team = options.Team;
         _webRoot = options.Url.TrimEnd('/');
-        _http = new FlurlClientBuilder(_webRoot)
-            .WithSettings(settings =>
+        _http = new OutboundHttpClient(
+            new OutboundHttpSettings("Concourse", options.RequestTimeout, (call, reason, inner) => new ConcourseUnavailableException($"Concourse {call}: {reason}", inner))
             {
-                settings.Timeout = options.RequestTimeout;
-                // Every status is mapped by this class; Flurl must not throw on 4xx/5xx.
-                settings.AllowedHttpStatusRange = "*";
-            })
-            .UseSocketsHttpHandler(handler =>
-            {
-                // Re-resolve DNS now and then: Concourse web nodes behind a load balancer get replaced.
-                handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
-                handler.ConnectTimeout = options.RequestTimeout;
-                handler.UseCookies = false;
-            })
-            .Build();
+                Clock = clock,
+                Login = new OAuthLogin($"{_webRoot}/sky/issuer/token", FlyClientId, FlyClientSecret, OAuthLogin.PasswordGrant(options.Username, options.Password, TokenScope))
+                {
+                    Call = $"login as '{options.Username}'",
+                    Issuer = _webRoot,
+                    Principal = options.Username,
+                    FallbackLifetime = FallbackTokenLifetime,
+                    // Wrong credentials are reported as unavailable, not rejected: an operator fixes the secret and the
+                    // pending operations go on, instead of every one of them failing for good.
+                    Refused = (call, answer) => new ConcourseUnavailableException($"Concourse {call} failed ({answer.Status}): {ConcourseWords(answer)}"),
+                },
+            },
+            _logger);
     }
 
     public async Task<PipelineConfigSnapshot?> GetPipelineConfigAsync(string pipeline, CancellationToken cancellationToken)
     {
         var call = $"GET config of pipeline '{pipeline}'";
         var response = await SendAsync(call, HttpMethod.Get, () => PipelineRequest(pipeline, "config"), null, cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return null;
         }
         EnsureSuccess(call, response);
 
-        if (!long.TryParse(response.ConfigVersion, out var version))
+        if (!long.TryParse(response.Header(ConfigVersionHeader), out var version))
         {
             throw new ConcourseUnavailableException($"Concourse {call}: answer without a valid {ConfigVersionHeader} header");
         }
@@ -128,10 +119,10 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
                     ? request.WithHeader(ConfigVersionHeader, version.ToString(System.Globalization.CultureInfo.InvariantCulture))
                     : request;
             },
-            () => JsonContent(configJson),
+            () => HttpJson.Content(configJson),
             cancellationToken);
 
-        var outcome = response.StatusCode switch
+        var outcome = response.Status switch
         {
             (int)HttpStatusCode.Created => SetPipelineOutcome.Created,
             (int)HttpStatusCode.OK => SetPipelineOutcome.Updated,
@@ -167,7 +158,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
             () => PipelineRequest(pipeline, "jobs").AppendPathSegment(job, fullyEncode: true).AppendPathSegment("builds").SetQueryParam("limit", limit),
             null,
             cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return [];
         }
@@ -181,7 +172,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     {
         var call = $"GET build {buildId}";
         var response = await SendAsync(call, HttpMethod.Get, () => BuildRequest(buildId), null, cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return null;
         }
@@ -200,7 +191,7 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     {
         var call = $"DELETE pipeline '{pipeline}'";
         var response = await SendAsync(call, HttpMethod.Delete, () => PipelineRequest(pipeline), null, cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return false;
         }
@@ -217,17 +208,13 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     public string PipelineWebUrl(string pipeline) =>
         $"{_webRoot}/teams/{Uri.EscapeDataString(_team)}/pipelines/{Uri.EscapeDataString(pipeline)}";
 
-    public void Dispose()
-    {
-        _http.Dispose();
-        _tokens.Dispose();
-    }
+    public void Dispose() => _http.Dispose();
 
     private IFlurlRequest PipelineRequest(string pipeline, string? action = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pipeline);
         // fullyEncode: a name is one path segment whatever it contains ('/', '?', '#', spaces).
-        var request = _http.Request("api", "v1", "teams")
+        var request = _http.Request(_webRoot, "api", "v1", "teams")
             .AppendPathSegment(_team, fullyEncode: true)
             .AppendPathSegment("pipelines")
             .AppendPathSegment(pipeline, fullyEncode: true);
@@ -235,135 +222,42 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
     }
 
     private IFlurlRequest BuildRequest(long buildId) =>
-        _http.Request("api", "v1", "builds").AppendPathSegment(buildId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _http.Request(_webRoot, "api", "v1", "builds").AppendPathSegment(buildId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    /// <summary>Concourse compares Content-Type exactly: "application/json; charset=utf-8" would be a 415.</summary>
-    private static ByteArrayContent JsonContent(string json)
+    private Task<HttpAnswer> SendAsync(
+        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken) =>
+        _http.SendAsync(call, method, request, content, cancellationToken);
+
+    private void EnsureSuccess(string call, HttpAnswer response)
     {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return content;
-    }
-
-    /// <summary>
-    /// Sends one authenticated call. A 401 means the token died early (Concourse restarted, key rotated): log in once
-    /// more and retry once; a second 401 is reported as unavailable so the caller retries later.
-    /// Request and content are built by factories because an HttpContent cannot be sent twice.
-    /// </summary>
-    private async Task<RawResponse> SendAsync(
-        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
-    {
-        var token = await _tokens.GetAsync(cancellationToken);
-        var response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
-        if (response.StatusCode != (int)HttpStatusCode.Unauthorized)
-        {
-            return response;
-        }
-
-        Log.TokenRejected(_logger, call);
-        token = await _tokens.RenewAsync(token, cancellationToken);
-        response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.Unauthorized)
-        {
-            throw new ConcourseUnavailableException($"Concourse {call}: answered 401 even right after a fresh login");
-        }
-        return response;
-    }
-
-    private async Task<RawResponse> SendOnceAsync(
-        string call, HttpMethod method, IFlurlRequest request, HttpContent? content, CancellationToken cancellationToken)
-    {
-        var started = _clock.GetTimestamp();
-        try
-        {
-            using var response = await request.SendAsync(method, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            var body = await response.GetStringAsync();
-            response.Headers.TryGetFirst(ConfigVersionHeader, out var configVersion);
-            Log.CallCompleted(_logger, call, response.StatusCode, _clock.GetElapsedTime(started).TotalMilliseconds);
-            return new RawResponse(response.StatusCode, body, configVersion);
-        }
-        catch (FlurlHttpTimeoutException ex)
-        {
-            throw new ConcourseUnavailableException($"Concourse {call}: no answer within {_options.RequestTimeout.TotalSeconds:0.###} s", ex);
-        }
-        catch (FlurlHttpException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Flurl wraps the caller's own cancellation; that is not an outage.
-            throw new OperationCanceledException(cancellationToken);
-        }
-        catch (FlurlHttpException ex)
-        {
-            throw new ConcourseUnavailableException($"Concourse {call}: {HttpFailures.DescribeTransportFailure(ex)}", ex);
-        }
-        finally
-        {
-            content?.Dispose();
-        }
-    }
-
-    private async Task<BearerToken> LogInAsync(CancellationToken cancellationToken)
-    {
-        var call = $"login as '{_options.Username}'";
-        var form = new Dictionary<string, string>
-        {
-            ["grant_type"] = "password",
-            ["username"] = _options.Username,
-            ["password"] = _options.Password,
-            ["scope"] = TokenScope,
-        };
-        var request = _http.Request("sky", "issuer", "token").WithBasicAuth(FlyClientId, FlyClientSecret);
-        var content = new FormUrlEncodedContent(form);
-        var response = await SendOnceAsync(call, HttpMethod.Post, request, content, cancellationToken);
-        if (response.StatusCode != (int)HttpStatusCode.OK)
-        {
-            // Wrong credentials are reported as unavailable, not rejected: an operator fixes the secret and the
-            // pending operations go on, instead of every one of them failing for good.
-            throw response.StatusCode >= 500
-                ? Failure(call, response)
-                : new ConcourseUnavailableException($"Concourse {call} failed ({response.StatusCode}): {ConcourseWords(response)}");
-        }
-
-        var answer = Deserialize<TokenDto>(call, response.Body);
-        if (string.IsNullOrEmpty(answer?.AccessToken))
-        {
-            throw new ConcourseUnavailableException($"Concourse {call}: token answer without access_token");
-        }
-
-        var lifetime = answer.ExpiresIn is > 0 ? TimeSpan.FromSeconds(answer.ExpiresIn.Value) : FallbackTokenLifetime;
-        // Renew a little early so a call never leaves with a token that dies on the way.
-        var margin = TimeSpan.FromTicks(Math.Min(MaxTokenRenewalMargin.Ticks, lifetime.Ticks / 10));
-        Log.LoggedIn(_logger, _webRoot, _options.Username, lifetime);
-        return new BearerToken(answer.AccessToken, _clock.GetUtcNow() + lifetime - margin);
-    }
-
-    private void EnsureSuccess(string call, RawResponse response)
-    {
-        if (response.StatusCode is < 200 or >= 300)
+        if (!response.IsSuccess)
         {
             throw Failure(call, response);
         }
     }
 
-    private static ConcourseException Failure(string call, RawResponse response)
+    private Exception Failure(string call, HttpAnswer response)
     {
-        if (response.StatusCode == (int)HttpStatusCode.InternalServerError && response.Body.Contains(StaleConfigMarker, StringComparison.Ordinal))
+        if (response.Status == (int)HttpStatusCode.InternalServerError && response.Body.Contains(StaleConfigMarker, StringComparison.Ordinal))
         {
             return new ConcourseConfigConflictException($"Concourse {call}: {ConcourseWords(response)}");
         }
-        if (response.StatusCode >= 500)
+        if (response.Status == (int)HttpStatusCode.Unauthorized)
         {
-            return new ConcourseUnavailableException($"Concourse {call}: answered {response.StatusCode} {HttpFailures.ReasonPhrase(response.StatusCode)}");
+            // The shared client already logged in again once: retry later rather than fail for good.
+            return new ConcourseUnavailableException($"Concourse {call}: {HttpFailures.RejectedAfterLogin}");
         }
-        return new ConcourseRejectedException(response.StatusCode, $"Concourse refused {call} ({response.StatusCode}): {ConcourseWords(response)}");
+        return _http.TransientFailure(call, response)
+            ?? new ConcourseRejectedException(response.Status, $"Concourse refused {call} ({response.Status}): {ConcourseWords(response)}");
     }
 
     /// <summary>Concourse's own explanation: the "errors" of a 400, an OAuth error, or the plain-text body.</summary>
-    private static string ConcourseWords(RawResponse response)
+    private static string ConcourseWords(HttpAnswer response)
     {
         var body = response.Body.Trim();
         if (body.Length == 0)
         {
-            return HttpFailures.ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.Status);
         }
         if (body[0] == '{')
         {
@@ -466,14 +360,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         }
     }
 
-    private sealed record RawResponse(int StatusCode, string Body, string? ConfigVersion);
-
-    private sealed class TokenDto
-    {
-        public string? AccessToken { get; init; }
-        public long? ExpiresIn { get; init; }
-    }
-
     private sealed class BuildDto
     {
         public long Id { get; init; }
@@ -487,15 +373,6 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Logged in to Concourse {Url} as {Username}; token valid for {Lifetime}")]
-        public static partial void LoggedIn(ILogger logger, string url, string username, TimeSpan lifetime);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Concourse rejected the bearer token on {Call}; logging in again")]
-        public static partial void TokenRejected(ILogger logger, string call);
-
-        [LoggerMessage(Level = LogLevel.Debug, Message = "Concourse {Call} -> {StatusCode} in {ElapsedMs:0} ms")]
-        public static partial void CallCompleted(ILogger logger, string call, int statusCode, double elapsedMs);
-
         [LoggerMessage(Level = LogLevel.Warning, Message = "Concourse accepted the config of pipeline {Pipeline} with a warning ({WarningType}): {WarningMessage}")]
         public static partial void ConfigWarning(ILogger logger, string pipeline, string warningType, string warningMessage);
     }

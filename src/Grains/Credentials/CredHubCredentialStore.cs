@@ -1,11 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flurl.Http;
-using Flurl.Http.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -16,24 +12,19 @@ namespace OnDemand.Grains.Credentials;
 
 /// <summary>
 /// <see cref="ICredentialStore"/> on CredHub's REST API (PUT/GET/DELETE /api/v1/data) with a UAA client-credentials
-/// token. Thread-safe; meant to be a singleton so that all grains share one token and one connection pool.
+/// token, on the shared <see cref="OutboundHttpClient"/>. Thread-safe; meant to be a singleton so that all grains share one token and one connection pool.
 /// Values and tokens never reach a log line or an exception message; only credential names do.
 /// </summary>
-public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposable
+public sealed class CredHubCredentialStore : ICredentialStore, IDisposable
 {
     private const int MaxQuotedBodyLength = 300;
 
     // Used when UAA omits expires_in (it never does; its default for clients is 12 h).
     private static readonly TimeSpan FallbackTokenLifetime = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan MaxTokenRenewalMargin = TimeSpan.FromMinutes(1);
 
     private readonly CredHubOptions _options;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _clock;
-    private readonly IFlurlClient? _http;
+    private readonly OutboundHttpClient? _http;
     private readonly string _apiUrl = "";
-    private readonly string _tokenUrl = "";
-    private readonly SharedBearerToken _tokens;
 
     public CredHubCredentialStore(IOptions<CredHubOptions> options, ILogger<CredHubCredentialStore> logger)
         : this(options.Value, logger)
@@ -46,16 +37,13 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _clock = clock ?? TimeProvider.System;
-        _tokens = new SharedBearerToken(_clock, LogInAsync);
         if (!Enabled)
         {
             return;
         }
 
         _apiUrl = RequireHttpUrl(options.Url, "CredHub:Url");
-        _tokenUrl = RequireHttpUrl(options.UaaUrl, "CredHub:UaaUrl") + "/oauth/token";
+        var uaaUrl = RequireHttpUrl(options.UaaUrl, "CredHub:UaaUrl");
         if (string.IsNullOrEmpty(options.ClientId))
         {
             throw new ArgumentException("CredHub:ClientId must be set when CredHub:Url is.", nameof(options));
@@ -65,21 +53,21 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
             throw new ArgumentException("CredHub:RequestTimeout must be positive.", nameof(options));
         }
 
-        // No base URL: CredHub and UAA are different hosts, every request names its absolute URL.
-        _http = new FlurlClientBuilder()
-            .WithSettings(settings =>
+        _http = new OutboundHttpClient(
+            new OutboundHttpSettings("CredHub", options.RequestTimeout, (call, reason, inner) => new CredentialStoreException($"CredHub {call}: {reason}", transient: true, inner))
             {
-                settings.Timeout = options.RequestTimeout;
-                // Every status is mapped by this class; Flurl must not throw on 4xx/5xx.
-                settings.AllowedHttpStatusRange = "*";
-            })
-            .UseSocketsHttpHandler(handler =>
-            {
-                handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
-                handler.ConnectTimeout = options.RequestTimeout;
-                handler.UseCookies = false;
-            })
-            .Build();
+                AcceptJson = true,
+                Clock = clock,
+                Login = new OAuthLogin($"{uaaUrl}/oauth/token", options.ClientId, options.ClientSecret, OAuthLogin.ClientCredentialsGrant)
+                {
+                    Call = $"UAA login of client '{options.ClientId}'",
+                    Issuer = $"UAA {options.UaaUrl}",
+                    Principal = $"client {options.ClientId}",
+                    FallbackLifetime = FallbackTokenLifetime,
+                    Refused = Refused,
+                },
+            },
+            (ILogger?)logger ?? NullLogger.Instance);
     }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(_options.Url);
@@ -90,7 +78,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         ArgumentNullException.ThrowIfNull(value);
         var call = $"set '{name}'";
         var body = new JsonObject { ["name"] = name, ["type"] = "value", ["value"] = value }.ToJsonString();
-        var response = await SendAsync(call, HttpMethod.Put, () => DataRequest(), () => JsonContent(body), cancellationToken);
+        var response = await SendAsync(call, HttpMethod.Put, () => DataRequest(), () => HttpJson.Content(body), cancellationToken);
         EnsureSuccess(call, response);
     }
 
@@ -102,7 +90,7 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         var call = $"get '{name}'";
         var response = await SendAsync(
             call, HttpMethod.Get, () => DataRequest().SetQueryParam("name", name).SetQueryParam("current", "true"), null, cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return null;
         }
@@ -133,18 +121,14 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
         CheckName(name);
         var call = $"delete '{name}'";
         var response = await SendAsync(call, HttpMethod.Delete, () => DataRequest().SetQueryParam("name", name), null, cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.NotFound)
+        if (response.Status == (int)HttpStatusCode.NotFound)
         {
             return;
         }
         EnsureSuccess(call, response);
     }
 
-    public void Dispose()
-    {
-        _http?.Dispose();
-        _tokens.Dispose();
-    }
+    public void Dispose() => _http?.Dispose();
 
     private static void CheckName(string name)
     {
@@ -166,132 +150,38 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
 
     private IFlurlRequest DataRequest() => _http!.Request(_apiUrl, "api", "v1", "data");
 
-    private static ByteArrayContent JsonContent(string json)
-    {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return content;
-    }
-
-    /// <summary>
-    /// One authenticated call. A 401 means the token died early (UAA key rotation, CredHub restart): log in once more
-    /// and retry once. The content is built by a factory because an HttpContent cannot be sent twice.
-    /// </summary>
-    private async Task<RawResponse> SendAsync(
+    /// <summary>One authenticated call; the shared client logs in again once on a 401.</summary>
+    private async Task<HttpAnswer> SendAsync(
         string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
     {
         if (_http is null)
         {
             throw new CredentialStoreException($"Cannot {call}: no credential manager is configured (CredHub:Url is empty).", transient: false);
         }
-        var token = await _tokens.GetAsync(cancellationToken);
-        var response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
-        if (response.StatusCode != (int)HttpStatusCode.Unauthorized)
-        {
-            return response;
-        }
-
-        Log.TokenRejected(_logger, call);
-        token = await _tokens.RenewAsync(token, cancellationToken);
-        response = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
-        if (response.StatusCode == (int)HttpStatusCode.Unauthorized)
+        var response = await _http.SendAsync(call, method, request, content, cancellationToken);
+        if (response.Status == (int)HttpStatusCode.Unauthorized)
         {
             throw new CredentialStoreException(
-                $"CredHub {call}: answered 401 even right after a fresh login (does CredHub trust {_options.UaaUrl}?): {CredHubWords(response)}",
+                $"CredHub {call}: {HttpFailures.RejectedAfterLogin} (does CredHub trust {_options.UaaUrl}?): {CredHubWords(response)}",
                 transient: false);
         }
         return response;
     }
 
-    private async Task<RawResponse> SendOnceAsync(
-        string call, HttpMethod method, IFlurlRequest request, HttpContent? content, CancellationToken cancellationToken)
+    private void EnsureSuccess(string call, HttpAnswer response)
     {
-        var started = _clock.GetTimestamp();
-        try
+        if (!response.IsSuccess)
         {
-            using var response = await request
-                .WithHeader("Accept", "application/json")
-                .SendAsync(method, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            var body = await response.GetStringAsync();
-            Log.CallCompleted(_logger, call, response.StatusCode, _clock.GetElapsedTime(started).TotalMilliseconds);
-            return new RawResponse(response.StatusCode, body);
-        }
-        catch (FlurlHttpTimeoutException ex)
-        {
-            throw new CredentialStoreException(
-                $"CredHub {call}: no answer within {_options.RequestTimeout.TotalSeconds:0.###} s", transient: true, ex);
-        }
-        catch (FlurlHttpException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Flurl wraps the caller's own cancellation; that is not an outage.
-            throw new OperationCanceledException(cancellationToken);
-        }
-        catch (FlurlHttpException ex)
-        {
-            throw new CredentialStoreException($"CredHub {call}: {HttpFailures.DescribeTransportFailure(ex)}", transient: true, ex);
-        }
-        finally
-        {
-            content?.Dispose();
+            throw _http!.TransientFailure(call, response) ?? Refused(call, response);
         }
     }
 
-    private async Task<BearerToken> LogInAsync(CancellationToken cancellationToken)
-    {
-        var call = $"UAA login of client '{_options.ClientId}'";
-        var request = _http!.Request(_tokenUrl).WithBasicAuth(_options.ClientId, _options.ClientSecret);
-        var content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" });
-        var response = await SendOnceAsync(call, HttpMethod.Post, request, content, cancellationToken);
-        if (response.StatusCode != (int)HttpStatusCode.OK)
-        {
-            throw Failure(call, response);
-        }
-
-        string? accessToken;
-        long? expiresIn;
-        try
-        {
-            var answer = JsonNode.Parse(response.Body);
-            accessToken = answer?["access_token"]?.GetValue<string>();
-            expiresIn = answer?["expires_in"] is JsonValue seconds && seconds.TryGetValue<long>(out var s) ? s : null;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            // Never quote the body: it holds a token.
-            throw new CredentialStoreException($"CredHub {call}: unreadable token answer", transient: true);
-        }
-        if (string.IsNullOrEmpty(accessToken))
-        {
-            throw new CredentialStoreException($"CredHub {call}: token answer without access_token", transient: true);
-        }
-
-        var lifetime = expiresIn is > 0 ? TimeSpan.FromSeconds(expiresIn.Value) : FallbackTokenLifetime;
-        // Renew a little early so a call never leaves with a token that dies on the way.
-        var margin = TimeSpan.FromTicks(Math.Min(MaxTokenRenewalMargin.Ticks, lifetime.Ticks / 10));
-        Log.LoggedIn(_logger, _options.UaaUrl, _options.ClientId, lifetime);
-        return new BearerToken(accessToken, _clock.GetUtcNow() + lifetime - margin);
-    }
-
-    private static void EnsureSuccess(string call, RawResponse response)
-    {
-        if (response.StatusCode is < 200 or >= 300)
-        {
-            throw Failure(call, response);
-        }
-    }
-
-    /// <summary>5xx (and the "come back later" 408/429) are transient; any other refusal is not.</summary>
-    private static CredentialStoreException Failure(string call, RawResponse response)
-    {
-        var status = response.StatusCode;
-        var transient = status >= 500 || status is (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests;
-        return transient
-            ? new CredentialStoreException($"CredHub {call}: answered {status} {HttpFailures.ReasonPhrase(status)}", transient: true)
-            : new CredentialStoreException($"CredHub refused {call} ({status}): {CredHubWords(response)}", transient: false);
-    }
+    /// <summary>5xx (and the "come back later" 408/429) are transient (the shared client's); any other refusal is not.</summary>
+    private static CredentialStoreException Refused(string call, HttpAnswer response) =>
+        new($"CredHub refused {call} ({response.Status}): {CredHubWords(response)}", transient: false);
 
     /// <summary>CredHub's and UAA's own explanation ({"error": ..., "error_description": ...}), else a short text body.</summary>
-    private static string CredHubWords(RawResponse response)
+    private static string CredHubWords(HttpAnswer response)
     {
         var body = response.Body.Trim();
         if (body.StartsWith('{'))
@@ -309,28 +199,13 @@ public sealed partial class CredHubCredentialStore : ICredentialStore, IDisposab
                 // Not JSON after all.
             }
             // Some other JSON (it could be a credential): do not quote it.
-            return HttpFailures.ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.Status);
         }
         if (body.Length == 0)
         {
-            return HttpFailures.ReasonPhrase(response.StatusCode);
+            return HttpFailures.ReasonPhrase(response.Status);
         }
         var text = string.Join(' ', body.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         return text.Length <= MaxQuotedBodyLength ? text : string.Concat(text.AsSpan(0, MaxQuotedBodyLength), "...");
-    }
-
-
-    private sealed record RawResponse(int StatusCode, string Body);
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Logged in to UAA {UaaUrl} as client {ClientId} for CredHub; token valid for {Lifetime}")]
-        public static partial void LoggedIn(ILogger logger, string uaaUrl, string clientId, TimeSpan lifetime);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "CredHub rejected the bearer token on {Call}; logging in again")]
-        public static partial void TokenRejected(ILogger logger, string call);
-
-        [LoggerMessage(Level = LogLevel.Debug, Message = "CredHub {Call} -> {StatusCode} in {ElapsedMs:0} ms")]
-        public static partial void CallCompleted(ILogger logger, string call, int statusCode, double elapsedMs);
     }
 }

@@ -40,6 +40,15 @@ public sealed class SharedBearerToken(TimeProvider clock, Func<CancellationToken
 /// <param name="RenewAt">when to log in again: the token's expiry minus a safety margin.</param>
 public sealed record BearerToken(string Value, DateTimeOffset RenewAt)
 {
+    private static readonly TimeSpan MaxRenewalMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A token issued <paramref name="now"/> for <paramref name="lifetime"/>, renewed a little early (a tenth of its
+    /// lifetime, at most a minute) so that a call never leaves with a token that dies on the way.
+    /// </summary>
+    public static BearerToken Issued(string value, TimeSpan lifetime, DateTimeOffset now) =>
+        new(value, now + lifetime - TimeSpan.FromTicks(Math.Min(MaxRenewalMargin.Ticks, lifetime.Ticks / 10)));
+
     public bool IsFresh(DateTimeOffset now) => now < RenewAt;
 
     // Keep the token out of any log or debugger display that prints the record.
