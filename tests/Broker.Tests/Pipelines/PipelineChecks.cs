@@ -17,8 +17,8 @@ public static class PipelineChecks
 
     public static string TemplateTag(ServicePlan plan) => $"pipelines-{plan.MaintenanceInfoVersion}";
 
-    public static PipelineChecker For(ServiceOffering service, ServicePlan plan, string deploymentName) =>
-        new(new PipelineChecker.Settings(RepositoryPaths.Root, ProjectSourceUri, TemplateTag(plan), deploymentName, Specs,
+    public static PipelineChecker For(ServiceOffering service, ServicePlan plan, string deploymentName, string? templateTag = null) =>
+        new(new PipelineChecker.Settings(RepositoryPaths.Root, ProjectSourceUri, templateTag ?? TemplateTag(plan), deploymentName, Specs,
             [service.Pipeline.DeployJob, service.Pipeline.DeleteJob], TimeSpan.FromSeconds(plan.MaximumPollingDuration)));
 
     /// <summary>
@@ -32,6 +32,10 @@ public static class PipelineChecks
         if (deployment is null) return [];
         var (service, plan) = Catalog.Services.SelectMany(s => s.Plans.Where(p => p.Kind == PlanKind.Cluster).Select(p => (s, p)))
             .MinBy(entry => entry.p.MaximumPollingDuration);
-        return For(service, plan, (string)deployment!).Check(config);
+        // The instance's template version is the one its pipeline pins (a test may ship a newer catalog than the
+        // repository's); that it follows the catalog is the static checker's business.
+        var pinned = (config["resources"] as JsonArray ?? []).Select(r => (string?)r?["source"]?["tag_filter"])
+            .FirstOrDefault(tag => tag is not null && System.Text.RegularExpressions.Regex.IsMatch(tag, @"^pipelines-\d+\.\d+\.\d+$"));
+        return For(service, plan, (string)deployment!, pinned).Check(config);
     }
 }

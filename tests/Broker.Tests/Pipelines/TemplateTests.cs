@@ -66,7 +66,7 @@ public sealed class TemplateTests
             ["plan_name"] = "small",
             ["organization_guid"] = "0d6f6a9a-8a37-4d2b-b4f4-7c3f3d8b1e11",
             ["space_guid"] = "b5e0f0c1-1d4f-4f8e-9a55-43c2b1a0d9e8",
-            ["template_version"] = null,
+            ["template_version"] = "2.0.0",
             ["instances"] = 3,
             ["proxy_instances"] = 2,
             ["azs"] = new JsonArray("z1", "z2"),
