@@ -8,23 +8,8 @@ namespace OnDemand.Grains.Interfaces;
 /// inside a call. Reads are answered from state and interleave with that work, so they never wait on Concourse.
 /// </summary>
 [Alias("OnDemand.IClusterGrain")]
-public interface IClusterGrain : IGrainWithStringKey
+public interface IClusterGrain : IServiceInstanceGrain
 {
-    [Alias("Provision")]
-    Task<OperationResult> Provision(ProvisionRequest request);
-
-    [Alias("Update")]
-    Task<OperationResult> Update(UpdateRequest request);
-
-    [Alias("Deprovision")]
-    Task<OperationResult> Deprovision(DeprovisionRequest request);
-
-    [AlwaysInterleave, Alias("GetLastOperation")]
-    Task<LastOperationView> GetLastOperation(string? operation);
-
-    [AlwaysInterleave, Alias("Fetch")]
-    Task<InstanceView> Fetch();
-
     /// <summary>
     /// A database instance claims this id (one id, one instance): false when a cluster exists or existed under it.
     /// Databases call it on their own id before recording anything, so a cluster can never be created under it.

@@ -7,23 +7,8 @@ namespace OnDemand.Grains.Interfaces;
 /// before any side effect; the cluster performs (and so serializes) every change inside itself.
 /// </summary>
 [Alias("OnDemand.IDatabaseGrain")]
-public interface IDatabaseGrain : IGrainWithStringKey
+public interface IDatabaseGrain : IServiceInstanceGrain
 {
-    [Alias("Provision")]
-    Task<OperationResult> Provision(ProvisionRequest request);
-
-    [Alias("Update")]
-    Task<OperationResult> Update(UpdateRequest request);
-
-    [Alias("Deprovision")]
-    Task<OperationResult> Deprovision(DeprovisionRequest request);
-
-    [AlwaysInterleave, Alias("GetLastOperation")]
-    Task<LastOperationView> GetLastOperation(string? operation);
-
-    [AlwaysInterleave, Alias("Fetch")]
-    Task<InstanceView> Fetch();
-
     [Alias("Bind")]
     Task<BindResult> Bind(string bindingId, BindRequest request);
 

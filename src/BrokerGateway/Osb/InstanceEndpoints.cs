@@ -37,10 +37,9 @@ public static class InstanceEndpoints
 
         var provision = new ProvisionRequest(serviceId, planId, parameters.ToJsonString(), OsbRequest.MaintenanceInfoVersion(body!),
             OsbRequest.Context(body!, organizationGuid, spaceGuid), userId);
-        if (plan.Kind == PlanKind.Database)
-            return OutcomeResponses.ToResult(await grains.GetGrain<IDatabaseGrain>(instanceId).Provision(provision));
-        var result = await grains.GetGrain<IClusterGrain>(instanceId).Provision(provision);
-        return OutcomeResponses.ToResult(result, links.For(request, instanceId));
+        var result = await InstanceRouter.Grain(grains, instanceId, plan.Kind == PlanKind.Database).Provision(provision);
+        // A database's page is its cluster's, which lists it: its first answer carries no dashboard link.
+        return OutcomeResponses.ToResult(result, plan.Kind == PlanKind.Database ? null : links.For(request, instanceId));
     }
 
     private static async Task<IResult> Update(string instanceId, HttpRequest request, BrokerCatalog catalog, ParameterSchemas schemas, IGrainFactory grains)
@@ -70,9 +69,7 @@ public static class InstanceEndpoints
         var update = new UpdateRequest(serviceId, planId, body.ContainsKey("parameters") ? parameters.ToJsonString() : null,
             OsbRequest.MaintenanceInfoVersion(body), OsbRequest.UpdateContext(body), userId, OsbRequest.AcceptsIncomplete(request));
         var isDatabase = owner.Found ? owner.IsDatabase : currentPlan?.Kind == PlanKind.Database || targetPlan?.Kind == PlanKind.Database;
-        var result = isDatabase
-            ? await grains.GetGrain<IDatabaseGrain>(instanceId).Update(update)
-            : await grains.GetGrain<IClusterGrain>(instanceId).Update(update);
+        var result = await InstanceRouter.Grain(grains, instanceId, isDatabase).Update(update);
         return OutcomeResponses.ToResult(result);
     }
 
@@ -91,9 +88,7 @@ public static class InstanceEndpoints
         if (InstanceRouter.CheckIds(catalog, instanceId, owner, serviceId, planId) is { } wrongIds) return wrongIds;
 
         var deprovision = new DeprovisionRequest(serviceId, planId, userId);
-        var result = owner.IsDatabase
-            ? await grains.GetGrain<IDatabaseGrain>(instanceId).Deprovision(deprovision)
-            : await grains.GetGrain<IClusterGrain>(instanceId).Deprovision(deprovision);
+        var result = await InstanceRouter.Grain(grains, instanceId, owner.IsDatabase).Deprovision(deprovision);
         return OutcomeResponses.ToResult(result);
     }
 

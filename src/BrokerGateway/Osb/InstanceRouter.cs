@@ -7,6 +7,10 @@ namespace OnDemand.BrokerGateway.Osb;
 /// </summary>
 public static class InstanceRouter
 {
+    /// <summary>The grain that holds (or would hold) an instance of this kind.</summary>
+    public static IServiceInstanceGrain Grain(IGrainFactory grains, string instanceId, bool isDatabase) =>
+        isDatabase ? grains.GetGrain<IDatabaseGrain>(instanceId) : grains.GetGrain<IClusterGrain>(instanceId);
+
     public static async Task<InstanceView> FetchAsync(IGrainFactory grains, string instanceId)
     {
         var cluster = await grains.GetGrain<IClusterGrain>(instanceId).Fetch();
@@ -16,15 +20,8 @@ public static class InstanceRouter
     /// <summary>The owner's last operation (with its kind, service and plans); Found is false when no instance has the id.</summary>
     public static async Task<LastOperationView> FindAsync(IGrainFactory grains, string instanceId, bool databaseFirst)
     {
-        var cluster = grains.GetGrain<IClusterGrain>(instanceId);
-        var database = grains.GetGrain<IDatabaseGrain>(instanceId);
-        if (databaseFirst)
-        {
-            var view = await database.GetLastOperation(null);
-            return view.Found ? view : await cluster.GetLastOperation(null);
-        }
-        var clusterView = await cluster.GetLastOperation(null);
-        return clusterView.Found ? clusterView : await database.GetLastOperation(null);
+        var first = await Grain(grains, instanceId, databaseFirst).GetLastOperation(null);
+        return first.Found ? first : await Grain(grains, instanceId, !databaseFirst).GetLastOperation(null);
     }
 
     public static bool DatabaseFirst(BrokerCatalog catalog, string? serviceId, string? planId) =>
