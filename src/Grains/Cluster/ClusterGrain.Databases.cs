@@ -204,27 +204,6 @@ public sealed partial class ClusterGrain
 
     private string ClusterDisplayName => S.Context?.InstanceName is { Length: > 0 } name ? name : InstanceId;
 
-    private async Task StoreCredentialsAsync(ClusterOperation operation, CancellationToken cancellationToken)
-    {
-        var prefix = CredentialPrefix;
-        await credentialStore.SetAsync($"{prefix}/admin_username", S.AdminUsername!, cancellationToken);
-        EnsureCurrent(operation);
-        await credentialStore.SetAsync($"{prefix}/admin_password", secrets.Unprotect(S.AdminPasswordProtected!), cancellationToken);
-        EnsureCurrent(operation);
-        operation.Step = OperationStep.SetPipeline;
-        RefreshViews();
-    }
-
-    private async Task ForgetCredentialsAsync(CancellationToken cancellationToken)
-    {
-        if (!credentialStore.Enabled) return;
-        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_username", cancellationToken);
-        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_password", cancellationToken);
-    }
-
-    /// <summary>Where Concourse looks up this pipeline's ((vars)): /concourse/TEAM/PIPELINE/VAR.</summary>
-    private string CredentialPrefix => $"/concourse/{concourseOptions.Value.Team}/{S.Pipeline.Name}";
-
     /// <summary>The name the space's index should map to this cluster: its instance name while it exists.</summary>
     private string? DesiredIndexedName =>
         S.Status is ClusterStatus.None or ClusterStatus.Deleted || S.Context?.InstanceName is not { Length: > 0 } name ? null : name;
@@ -239,8 +218,27 @@ public sealed partial class ClusterGrain
     /// </summary>
     private async Task SyncNameIndexAsync()
     {
+        // One sync at a time (the tick interleaves with requests); repeated until the index has caught up with a
+        // rename that arrived meanwhile.
+        while (NameIndexBehind)
+        {
+            var sync = _nameSync ??= SyncNameIndexOnceAsync();
+            try
+            {
+                await sync;
+            }
+            finally
+            {
+                if (ReferenceEquals(_nameSync, sync)) _nameSync = null;
+            }
+        }
+    }
+
+    private Task? _nameSync;
+
+    private async Task SyncNameIndexOnceAsync()
+    {
         var desired = DesiredIndexedName;
-        if (S.IndexedName == desired) return;
         if (S.IndexedName is { } previous && S.Context is { } context)
             await GrainFactory.GetGrain<IClusterNameGrain>(ClusterNames.Key(context.SpaceGuid, previous)).Release(InstanceId);
         if (desired is not null)

@@ -7,136 +7,12 @@ using OnDemand.Grains.Pipelines;
 namespace OnDemand.Grains.Cluster;
 
 /// <summary>
-/// Drives the recorded operation through Concourse, one step at a time, from a grain timer while the grain is active
-/// and a reminder that brings it back after deactivation or the loss of a silo. Each step is persisted before its
-/// side effect and is idempotent or checks Concourse first, so a step may run twice but its effect happens once.
+/// The steps of an operation against Concourse (and CredHub). Each is idempotent or checks Concourse first, so a step
+/// may run twice but its effect happens once (docs/crash-consistency.md, rule 2; docs/concourse-api.md); after every
+/// external call the step checks that its operation is still the current one.
 /// </summary>
 public sealed partial class ClusterGrain
 {
-    private const string ReminderName = "cluster-operation";
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private IGrainTimer? _timer;
-
-    private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
-    private bool _reminderRegistered;
-
-    public Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (reminderName != ReminderName) return Task.CompletedTask;
-        if (NeedsDriving)
-        {
-            StartTimer(TimeSpan.Zero);
-            return Task.CompletedTask;
-        }
-        return StopDrivingAsync();
-    }
-
-    /// <summary>
-    /// Called right after an operation was recorded. The timer starts first (it cannot fail), so whatever fails
-    /// after it (the reminder, the name index) is finished by the first tick rather than left undone: recording the
-    /// intent is the one step that must succeed, and everything after it is recoverable.
-    /// </summary>
-    private async Task StartDrivingAsync()
-    {
-        StartTimer(TimeSpan.Zero);
-        await EnsureReminderAsync();
-        await SyncNameIndexAsync();
-    }
-
-    private async Task EnsureReminderAsync()
-    {
-        if (_reminderRegistered || S.Operation is not { IsRunning: true }) return;
-        // The reminder is the durable wake-up: it survives deactivation and silo loss; the timer does the fast polling.
-        await this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
-        _reminderRegistered = true;
-    }
-
-    private async Task TrySyncNameIndexAsync()
-    {
-        try
-        {
-            await SyncNameIndexAsync();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogWarning("Cluster {InstanceId}: name index not updated yet, will retry: {Error}", InstanceId, e.Message);
-            StartTimer(_options.PollInterval);
-        }
-    }
-
-    private void StartTimer(TimeSpan dueTime)
-    {
-        if (_timer is not null) return;
-        _timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
-        {
-            DueTime = dueTime,
-            Period = _options.PollInterval,
-            // The tick interleaves with requests at its awaits, so a PUT, PATCH, DELETE or a database's call never
-            // waits behind a slow Concourse (docs/crash-consistency.md, rule 11). After every external call the
-            // tick checks that its operation is still the current one (EnsureCurrent), and writes are serialized.
-            Interleave = true,
-            KeepAlive = true,
-        });
-    }
-
-    private async Task StopDrivingAsync()
-    {
-        _timer?.Dispose();
-        _timer = null;
-        _reminderRegistered = false;
-        if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
-    }
-
-    private async Task TickAsync(CancellationToken cancellationToken)
-    {
-        if (S.PendingAlerts.Count > 0) await DeliverAlertsAsync(cancellationToken);
-        if (NameIndexBehind) await TrySyncNameIndexAsync();
-        var operation = S.Operation;
-        if (operation is { IsRunning: true } && !_reminderRegistered) await EnsureReminderAsync();
-        if (operation is not { IsRunning: true })
-        {
-            if (!NeedsDriving) await StopDrivingAsync();
-            return;
-        }
-
-        var now = time.GetUtcNow();
-        if (now < operation.NextAttemptAt) return;
-        if (now > operation.Deadline)
-        {
-            await FailAsync(operation, $"{Verb(operation)} timed out after {FormatDuration(operation.Deadline - operation.StartedAt)} (last status: {operation.Description})");
-            return;
-        }
-
-        try
-        {
-            await AdvanceAsync(operation, cancellationToken);
-            operation.Attempts = 0;
-        }
-        catch (OperationSupersededException)
-        {
-            // A request replaced the operation while this tick waited on Concourse: the new one is driven next tick.
-        }
-        catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true } && !Superseded(operation))
-        {
-            operation.Attempts++;
-            var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
-            operation.NextAttemptAt = now + delay;
-            var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
-            operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
-            logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
-                InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
-            await PersistAsync();
-        }
-        catch (ConcourseRejectedException e) when (!Superseded(operation))
-        {
-            await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
-        }
-        catch (CredentialStoreException e) when (!Superseded(operation))
-        {
-            await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
-        }
-    }
-
     private async Task AdvanceAsync(ClusterOperation operation, CancellationToken cancellationToken)
     {
         while (operation.IsRunning)
@@ -334,137 +210,26 @@ public sealed partial class ClusterGrain
         RefreshViews();
     }
 
-    private async Task CompleteAsync(ClusterOperation operation, string description)
+    private async Task StoreCredentialsAsync(ClusterOperation operation, CancellationToken cancellationToken)
     {
-        operation.State = LastOperationState.Succeeded;
-        operation.Step = OperationStep.Done;
-        operation.Description = description;
-        operation.CompletedAt = time.GetUtcNow();
-        if (operation.Target is { } target) S.Spec = target;
-        S.Status = operation.Kind == OperationKind.Delete ? ClusterStatus.Deleted : ClusterStatus.Ready;
-        S.FailedOperation = null;
-        Remember(operation);
-        await PersistAsync();
-        await TrySyncNameIndexAsync();
-        logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
-        if (!NeedsDriving) await StopDrivingAsync();
-    }
-
-    private async Task FailAsync(ClusterOperation operation, string description)
-    {
-        operation.State = LastOperationState.Failed;
-        operation.Description = description;
-        operation.CompletedAt = time.GetUtcNow();
-        S.Status = ClusterStatus.Failed;
-        S.FailedOperation = operation.Kind;
-        Remember(operation);
-        if (alerts.Enabled)
-        {
-            var context = S.Context!;
-            S.PendingAlerts.Add(new PendingAlert
-            {
-                OperationId = operation.Id,
-                Text = $":red_circle: Cluster {context.InstanceName ?? InstanceId} ({InstanceId}) in org {context.OrganizationName ?? context.OrganizationGuid} / " +
-                       $"space {context.SpaceName ?? context.SpaceGuid}: {operation.Kind.ToString().ToLowerInvariant()} operation {operation.Id} failed. {description}",
-            });
-        }
-        await PersistAsync();
-        logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
-            InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
-        if (!NeedsDriving) await StopDrivingAsync();
-    }
-
-    private async Task DeliverAlertsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var alert in S.PendingAlerts.ToList())
-        {
-            try
-            {
-                await alerts.SendAsync(alert.Text, cancellationToken);
-                S.PendingAlerts.Remove(alert);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                alert.Attempts++;
-                logger.LogWarning("Cluster {InstanceId}: alert for {Operation} not delivered (attempt {Attempt}): {Error}", InstanceId, alert.OperationId, alert.Attempts, e.Message);
-                if (alert.Attempts >= _options.AlertAttempts) S.PendingAlerts.Remove(alert);
-            }
-        }
-        await PersistAsync();
-    }
-
-    private void Remember(ClusterOperation operation)
-    {
-        S.History.Add(operation.ToRecord());
-        if (S.History.Count > _options.HistoryLength) S.History.RemoveRange(0, S.History.Count - _options.HistoryLength);
-    }
-
-    private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description)
-    {
-        var now = time.GetUtcNow();
-        return new ClusterOperation
-        {
-            Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
-            Kind = kind,
-            Step = firstStep,
-            State = LastOperationState.InProgress,
-            Description = description,
-            StartedAt = now,
-            Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
-            NextAttemptAt = now,
-            RequestedBy = requestedBy,
-        };
-    }
-
-    /// <summary>
-    /// Writes the state; one write at a time (the timer tick interleaves with requests, and two overlapping writes of
-    /// one grain's state would conflict).
-    /// </summary>
-    private async Task PersistAsync()
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Memory may now be ahead of storage: reload from storage on the next call rather than serve it.
-            DeactivateOnIdle();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        var prefix = CredentialPrefix;
+        await credentialStore.SetAsync($"{prefix}/admin_username", S.AdminUsername!, cancellationToken);
+        EnsureCurrent(operation);
+        await credentialStore.SetAsync($"{prefix}/admin_password", secrets.Unprotect(S.AdminPasswordProtected!), cancellationToken);
+        EnsureCurrent(operation);
+        operation.Step = OperationStep.SetPipeline;
         RefreshViews();
     }
 
-    private bool Superseded(ClusterOperation operation) => !ReferenceEquals(S.Operation, operation) || !operation.IsRunning;
-
-    /// <summary>Called after every external call of a step: a request may have replaced the operation meanwhile.</summary>
-    private void EnsureCurrent(ClusterOperation operation)
+    private async Task ForgetCredentialsAsync(CancellationToken cancellationToken)
     {
-        if (Superseded(operation)) throw new OperationSupersededException();
+        if (!credentialStore.Enabled) return;
+        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_username", cancellationToken);
+        await credentialStore.DeleteAsync($"{CredentialPrefix}/admin_password", cancellationToken);
     }
 
-    private sealed class OperationSupersededException : Exception;
-
-    /// <summary>Reads interleave with running work, so they are served from views built after each successful write.</summary>
-    private void RefreshViews()
-    {
-        var operation = S.Operation;
-        _lastOperation = S.Status == ClusterStatus.None || operation is null
-            ? LastOperationView.Unknown
-            : new LastOperationView(true, operation.State, operation.Description, S.Spec?.ServiceId, AcceptedPlanIds);
-        _instanceView = S.Status switch
-        {
-            ClusterStatus.None or ClusterStatus.Creating or ClusterStatus.Deleted => new InstanceView(FetchOutcome.NotFound),
-            ClusterStatus.Failed when S.FailedOperation == OperationKind.Create => new InstanceView(FetchOutcome.NotFound),
-            ClusterStatus.Updating => new InstanceView(FetchOutcome.ConcurrencyError, Description: $"cluster {DisplayName} is being updated"),
-            _ => new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion),
-        };
-    }
+    /// <summary>Where Concourse looks up this pipeline's ((vars)): /concourse/TEAM/PIPELINE/VAR.</summary>
+    private string CredentialPrefix => $"/concourse/{concourseOptions.Value.Team}/{S.Pipeline.Name}";
 
     private string JobOf(ClusterOperation operation)
     {

@@ -1,0 +1,286 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Pipelines;
+
+namespace OnDemand.Grains.Cluster;
+
+/// <summary>
+/// The operation driver: a recorded operation is driven from a grain timer while the grain is active and a reminder
+/// that brings it back after deactivation or the loss of a silo; transient failures back off, the deadline fails
+/// it, and it completes or fails with its views refreshed. The tick interleaves with requests at its awaits
+/// (docs/crash-consistency.md, rules 3, 4 and 11). What each step does is in ClusterGrain.Steps.cs.
+/// </summary>
+public sealed partial class ClusterGrain
+{
+    private const string ReminderName = "cluster-operation";
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private IGrainTimer? _timer;
+
+    private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
+    /// <summary>This activation's reminder registration, in flight or done: one registration however many callers
+    /// (the timer tick interleaves with the request that started it), and the handle to unregister it with.</summary>
+    private Task<IGrainReminder>? _reminder;
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName) return Task.CompletedTask;
+        if (NeedsDriving)
+        {
+            StartTimer(TimeSpan.Zero);
+            return Task.CompletedTask;
+        }
+        return StopDrivingAsync();
+    }
+
+    /// <summary>
+    /// Called right after an operation was recorded. The timer starts first (it cannot fail), so whatever fails
+    /// after it (the reminder, the name index) is finished by the first tick rather than left undone: recording the
+    /// intent is the one step that must succeed, and everything after it is recoverable.
+    /// </summary>
+    private async Task StartDrivingAsync()
+    {
+        StartTimer(TimeSpan.Zero);
+        await EnsureReminderAsync();
+        await SyncNameIndexAsync();
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (S.Operation is not { IsRunning: true }) return;
+        // The reminder is the durable wake-up: it survives deactivation and silo loss; the timer does the fast polling.
+        var registration = _reminder ??= this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
+        try
+        {
+            await registration;
+        }
+        catch
+        {
+            if (ReferenceEquals(_reminder, registration)) _reminder = null; // the next tick tries again
+            throw;
+        }
+    }
+
+    private async Task TrySyncNameIndexAsync()
+    {
+        try
+        {
+            await SyncNameIndexAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Cluster {InstanceId}: name index not updated yet, will retry: {Error}", InstanceId, e.Message);
+            StartTimer(_options.PollInterval);
+        }
+    }
+
+    private void StartTimer(TimeSpan dueTime)
+    {
+        if (_timer is not null) return;
+        _timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
+        {
+            DueTime = dueTime,
+            Period = _options.PollInterval,
+            // The tick interleaves with requests at its awaits, so a PUT, PATCH, DELETE or a database's call never
+            // waits behind a slow Concourse (docs/crash-consistency.md, rule 11). After every external call the
+            // tick checks that its operation is still the current one (EnsureCurrent), and writes are serialized.
+            Interleave = true,
+            KeepAlive = true,
+        });
+    }
+
+    private async Task StopDrivingAsync()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        var registration = _reminder;
+        _reminder = null;
+        // The handle of this activation's registration saves reading the reminder back; an activation woken by the
+        // reminder (after a silo loss) has none and reads it.
+        var reminder = registration is { IsCompletedSuccessfully: true } ? registration.Result : await this.GetReminder(ReminderName);
+        if (reminder is not null) await this.UnregisterReminder(reminder);
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        if (S.PendingAlerts.Count > 0) await DeliverAlertsAsync(cancellationToken);
+        if (NameIndexBehind) await TrySyncNameIndexAsync();
+        var operation = S.Operation;
+        if (operation is { IsRunning: true } && _reminder is not { IsCompletedSuccessfully: true }) await EnsureReminderAsync();
+        if (operation is not { IsRunning: true })
+        {
+            if (!NeedsDriving) await StopDrivingAsync();
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (now < operation.NextAttemptAt) return;
+        if (now > operation.Deadline)
+        {
+            await FailAsync(operation, $"{Verb(operation)} timed out after {FormatDuration(operation.Deadline - operation.StartedAt)} (last status: {operation.Description})");
+            return;
+        }
+
+        try
+        {
+            await AdvanceAsync(operation, cancellationToken);
+            operation.Attempts = 0;
+        }
+        catch (OperationSupersededException)
+        {
+            // A request replaced the operation while this tick waited on Concourse: the new one is driven next tick.
+        }
+        catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true } && !Superseded(operation))
+        {
+            operation.Attempts++;
+            var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
+            operation.NextAttemptAt = now + delay;
+            var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
+            operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
+            logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
+                InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
+            await PersistAsync();
+        }
+        catch (ConcourseRejectedException e) when (!Superseded(operation))
+        {
+            await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
+        }
+        catch (CredentialStoreException e) when (!Superseded(operation))
+        {
+            await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
+        }
+    }
+
+    private async Task CompleteAsync(ClusterOperation operation, string description)
+    {
+        operation.State = LastOperationState.Succeeded;
+        operation.Step = OperationStep.Done;
+        operation.Description = description;
+        operation.CompletedAt = time.GetUtcNow();
+        if (operation.Target is { } target) S.Spec = target;
+        S.Status = operation.Kind == OperationKind.Delete ? ClusterStatus.Deleted : ClusterStatus.Ready;
+        S.FailedOperation = null;
+        Remember(operation);
+        await PersistAsync();
+        await TrySyncNameIndexAsync();
+        logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
+        if (!NeedsDriving) await StopDrivingAsync();
+    }
+
+    private async Task FailAsync(ClusterOperation operation, string description)
+    {
+        operation.State = LastOperationState.Failed;
+        operation.Description = description;
+        operation.CompletedAt = time.GetUtcNow();
+        S.Status = ClusterStatus.Failed;
+        S.FailedOperation = operation.Kind;
+        Remember(operation);
+        if (alerts.Enabled)
+        {
+            var context = S.Context!;
+            S.PendingAlerts.Add(new PendingAlert
+            {
+                OperationId = operation.Id,
+                Text = $":red_circle: Cluster {context.InstanceName ?? InstanceId} ({InstanceId}) in org {context.OrganizationName ?? context.OrganizationGuid} / " +
+                       $"space {context.SpaceName ?? context.SpaceGuid}: {operation.Kind.ToString().ToLowerInvariant()} operation {operation.Id} failed. {description}",
+            });
+        }
+        await PersistAsync();
+        logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
+            InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
+        if (!NeedsDriving) await StopDrivingAsync();
+    }
+
+    private async Task DeliverAlertsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var alert in S.PendingAlerts.ToList())
+        {
+            try
+            {
+                await alerts.SendAsync(alert.Text, cancellationToken);
+                S.PendingAlerts.Remove(alert);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                alert.Attempts++;
+                logger.LogWarning("Cluster {InstanceId}: alert for {Operation} not delivered (attempt {Attempt}): {Error}", InstanceId, alert.OperationId, alert.Attempts, e.Message);
+                if (alert.Attempts >= _options.AlertAttempts) S.PendingAlerts.Remove(alert);
+            }
+        }
+        await PersistAsync();
+    }
+
+    private void Remember(ClusterOperation operation)
+    {
+        S.History.Add(operation.ToRecord());
+        if (S.History.Count > _options.HistoryLength) S.History.RemoveRange(0, S.History.Count - _options.HistoryLength);
+    }
+
+    private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description)
+    {
+        var now = time.GetUtcNow();
+        return new ClusterOperation
+        {
+            Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
+            Kind = kind,
+            Step = firstStep,
+            State = LastOperationState.InProgress,
+            Description = description,
+            StartedAt = now,
+            Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
+            NextAttemptAt = now,
+            RequestedBy = requestedBy,
+        };
+    }
+
+    /// <summary>
+    /// Writes the state; one write at a time (the timer tick interleaves with requests, and two overlapping writes of
+    /// one grain's state would conflict).
+    /// </summary>
+    private async Task PersistAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory may now be ahead of storage: reload from storage on the next call rather than serve it.
+            DeactivateOnIdle();
+            throw;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        RefreshViews();
+    }
+
+    private bool Superseded(ClusterOperation operation) => !ReferenceEquals(S.Operation, operation) || !operation.IsRunning;
+
+    /// <summary>Called after every external call of a step: a request may have replaced the operation meanwhile.</summary>
+    private void EnsureCurrent(ClusterOperation operation)
+    {
+        if (Superseded(operation)) throw new OperationSupersededException();
+    }
+
+    private sealed class OperationSupersededException : Exception;
+
+    /// <summary>Reads interleave with running work, so they are served from views built after each successful write.</summary>
+    private void RefreshViews()
+    {
+        var operation = S.Operation;
+        _lastOperation = S.Status == ClusterStatus.None || operation is null
+            ? LastOperationView.Unknown
+            : new LastOperationView(true, operation.State, operation.Description, S.Spec?.ServiceId, AcceptedPlanIds);
+        _instanceView = S.Status switch
+        {
+            ClusterStatus.None or ClusterStatus.Creating or ClusterStatus.Deleted => new InstanceView(FetchOutcome.NotFound),
+            ClusterStatus.Failed when S.FailedOperation == OperationKind.Create => new InstanceView(FetchOutcome.NotFound),
+            ClusterStatus.Updating => new InstanceView(FetchOutcome.ConcurrencyError, Description: $"cluster {DisplayName} is being updated"),
+            _ => new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion),
+        };
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OnDemand.Grains.Cluster;
+using OnDemand.Grains.Credentials;
+
+namespace OnDemand.Grains.Database;
+
+/// <summary>
+/// Drives the database's recorded operation: a timer while active and a reminder after a silo loss ask the cluster to
+/// register, create or drop the database, with back-off while the cluster waits or is unreachable, and a deadline.
+/// </summary>
+public sealed partial class DatabaseGrain
+{
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName) return Task.CompletedTask;
+        if (S.Operation is { IsRunning: true })
+        {
+            StartTimer();
+            return Task.CompletedTask;
+        }
+        return StopDrivingAsync();
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var operation = S.Operation;
+        if (operation is not { IsRunning: true })
+        {
+            await StopDrivingAsync();
+            return;
+        }
+        if (!_reminderRegistered) await EnsureReminderAsync();
+        var now = time.GetUtcNow();
+        if (now < operation.NextAttemptAt) return;
+        if (now > operation.Deadline)
+        {
+            var what = operation.Kind == OperationKind.Delete ? "deleting the database" : "creating the database";
+            await FinishAsync(operation, LastOperationState.Failed,
+                $"{what} timed out after {(operation.Deadline - operation.StartedAt).TotalMinutes:0} minutes (last status: {operation.Description}); try again or ask the platform operators");
+            return;
+        }
+
+        if (operation.Kind == OperationKind.Create && !S.Registered)
+        {
+            // Intent was recorded, but the registration's answer was lost (a crash, a timeout): register again.
+            var registration = await Cluster.RegisterDatabase(RegistrationRequest());
+            if (registration.Outcome != ChildStepOutcome.Done)
+            {
+                await FinishAsync(operation, LastOperationState.Failed, registration.Outcome == ChildStepOutcome.NotFound
+                    ? $"cluster '{S.ClusterName}' no longer exists in this space; delete this database and create it in an existing cluster"
+                    : registration.Description);
+                return;
+            }
+            S.Registered = true;
+        }
+        var result = operation.Kind == OperationKind.Delete ? await Cluster.DeleteDatabase(InstanceId) : await Cluster.CreateDatabase(InstanceId);
+        switch (result.Outcome)
+        {
+            case ChildStepOutcome.Done:
+                await FinishAsync(operation, LastOperationState.Succeeded, result.Description);
+                break;
+            case ChildStepOutcome.Waiting or ChildStepOutcome.Retry:
+                operation.Attempts = result.Outcome == ChildStepOutcome.Retry ? operation.Attempts + 1 : 0;
+                operation.NextAttemptAt = now + TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
+                if (operation.Description != result.Description)
+                {
+                    operation.Description = result.Description;
+                    await PersistAsync();
+                }
+                break;
+            default:
+                await FinishAsync(operation, LastOperationState.Failed, result.Description);
+                break;
+        }
+    }
+
+    private async Task FinishAsync(DatabaseOperation operation, LastOperationState outcome, string description)
+    {
+        operation.State = outcome;
+        operation.Description = description;
+        operation.CompletedAt = time.GetUtcNow();
+        if (outcome == LastOperationState.Succeeded)
+        {
+            S.Status = operation.Kind == OperationKind.Delete ? DatabaseStatus.Deleted : DatabaseStatus.Ready;
+            S.FailedOperation = null;
+            if (operation.Kind == OperationKind.Delete) S.Bindings.Clear();
+        }
+        else
+        {
+            S.Status = DatabaseStatus.Failed;
+            S.FailedOperation = operation.Kind;
+            logger.LogError("Database {InstanceId} {Kind} {Operation} failed (cluster {ClusterId}): {Description}", InstanceId, operation.Kind, operation.Id, S.ClusterId, description);
+        }
+        await PersistAsync();
+        await StopDrivingAsync();
+    }
+
+    /// <summary>The timer first (it cannot fail); a reminder that failed to register is retried by the first tick.</summary>
+    private async Task StartDrivingAsync()
+    {
+        StartTimer();
+        await EnsureReminderAsync();
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderRegistered) return;
+        await this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
+        _reminderRegistered = true;
+    }
+
+    private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
+    {
+        DueTime = TimeSpan.Zero,
+        Period = _options.PollInterval,
+        Interleave = false,
+        KeepAlive = true,
+    });
+
+    private async Task StopDrivingAsync()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        _reminderRegistered = false;
+        if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
+    }
+
+    private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description)
+    {
+        var now = time.GetUtcNow();
+        return new DatabaseOperation
+        {
+            Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
+            Kind = kind,
+            State = LastOperationState.InProgress,
+            Description = description,
+            StartedAt = now,
+            Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
+            NextAttemptAt = now,
+        };
+    }
+
+    private async Task PersistAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+        RefreshViews();
+    }
+
+    private void RefreshViews()
+    {
+        _lastOperation = S.Status == DatabaseStatus.None || S.Operation is null
+            ? LastOperationView.Unknown
+            : new LastOperationView(true, S.Operation.State, S.Operation.Description, S.Spec?.ServiceId, S.Spec is null ? null : [S.Spec.PlanId], IsDatabase: true);
+        _instanceView = S.Status is DatabaseStatus.Ready or DatabaseStatus.Deleting || (S.Status == DatabaseStatus.Failed && S.FailedOperation != OperationKind.Create)
+            ? new InstanceView(FetchOutcome.Found, S.Spec!.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion,
+                DashboardInstanceId: S.ClusterId)
+            : new InstanceView(FetchOutcome.NotFound);
+    }
+}
