@@ -47,26 +47,11 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
-        if (S.ReservedForDatabase)
-            return OperationResult.Conflict($"service instance {InstanceId} already exists as a database instance; an id names one instance only");
-        switch (S.Status)
-        {
-            case ClusterStatus.None or ClusterStatus.Deleted:
-                break;
-            case ClusterStatus.Creating:
-                return IsSameCreate(request) ? OperationResult.InProgress(S.Operation!.Id) : ConflictWithExisting();
-            case ClusterStatus.Deleting:
-                return OperationResult.Conflict($"service instance {InstanceId} is being deleted; wait for the deletion to finish");
-            case ClusterStatus.Failed when S.FailedOperation == OperationKind.Create:
-                return OperationResult.Conflict($"service instance {InstanceId} exists but its creation failed; delete it and create it again");
-            default:
-                return IsSameCreate(request) ? OperationResult.AlreadyExists : ConflictWithExisting();
-        }
-
+        if (ClusterDecisions.BeforeCreate(S, InstanceId, request) is { } answer) return answer;
         if (catalog.FindPlan(request.ServiceId, request.PlanId) is not var (service, plan) || plan.Kind != PlanKind.Cluster)
             return OperationResult.BadRequest($"plan {request.PlanId} is not a cluster plan of service {request.ServiceId}");
         if (request.MaintenanceInfoVersion is { } asked && asked != plan.MaintenanceInfoVersion)
-            return MaintenanceConflict(plan, asked);
+            return ClusterDecisions.MaintenanceConflict(plan, asked);
 
         var spec = new InstanceSpec(request.ServiceId, request.PlanId, request.ParametersJson, plan.MaintenanceInfoVersion);
         // Rendering is pure and fast: a template or value problem is refused now, before anything is recorded.
@@ -94,123 +79,46 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Update(UpdateRequest request)
     {
-        if (S.Status is ClusterStatus.None or ClusterStatus.Deleted)
-            return OperationResult.NotFound($"service instance {InstanceId} does not exist");
-        if (request.ServiceId == S.Spec!.ServiceId && IsContextOnly(request))
+        switch (ClusterDecisions.DecideUpdate(S, InstanceId, request, catalog))
         {
-            // A rename (context-only update) changes nothing outside the broker: always synchronous, whatever runs.
-            var renamedContext = MergeContext(S.Context!, request.Context);
-            if (renamedContext != S.Context)
-            {
-                S.Context = renamedContext;
+            case UpdateDecision.Answer answer:
+                return answer.Result;
+            case UpdateDecision.Rename rename:
+                if (rename.Context != S.Context)
+                {
+                    S.Context = rename.Context;
+                    await PersistAsync();
+                }
+                await SyncNameIndexAsync();
+                return OperationResult.Completed;
+            case UpdateDecision.Run run:
+                var service = catalog.FindService(run.Target.ServiceId)!;
+                if (TryRender(service, run.To, run.Target, run.Context, out _) is { } renderError)
+                    return OperationResult.BadRequest(renderError);
+                var from = S.Spec!.PlanId;
+                S.Context = run.Context;
+                S.Status = ClusterStatus.Updating;
+                S.Operation = NewOperation(OperationKind.Update, run.From, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
+                S.Operation.Target = run.Target;
+                S.Operation.FromPlanId = from;
                 await PersistAsync();
-            }
-            await SyncNameIndexAsync();
-            return OperationResult.Completed;
+                logger.LogInformation("Cluster {InstanceId} update accepted ({Operation}) plan {From} -> {To}", InstanceId, S.Operation.Id, run.From.Name, run.To.Name);
+                await StartDrivingAsync();
+                return OperationResult.Accepted(S.Operation.Id);
+            default:
+                throw new InvalidOperationException("unknown update decision");
         }
-        switch (S.Status)
-        {
-            case ClusterStatus.Creating:
-                return OperationResult.Busy($"cluster {DisplayName} is still being created; update it once its creation succeeded");
-            case ClusterStatus.Deleting:
-                return OperationResult.Busy($"cluster {DisplayName} is being deleted");
-            case ClusterStatus.Failed when S.FailedOperation == OperationKind.Create:
-                return OperationResult.BadRequest($"cluster {DisplayName} failed to be created and cannot be updated; delete it and create it again");
-        }
-
-        var current = S.Spec!;
-        if (request.ServiceId != current.ServiceId)
-            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, current.ServiceId, current.PlanId, ownerIsDatabase: false));
-        var service = catalog.FindService(current.ServiceId)!;
-        var currentPlan = service.FindPlan(current.PlanId);
-        if (currentPlan is null)
-            return OperationResult.BadRequest($"the plan of instance {InstanceId} is no longer in the catalog; ask an operator");
-        var targetPlan = request.PlanId is null ? currentPlan : service.FindPlan(request.PlanId);
-        if (targetPlan is null)
-            return OperationResult.BadRequest($"plan {request.PlanId} is not a plan of service {service.Name}");
-        if (targetPlan.Id != currentPlan.Id && (targetPlan.Kind != PlanKind.Cluster || !currentPlan.PlanUpdateable || !currentPlan.CanChangeTo(targetPlan)))
-            return PlanChangeRefused(service, currentPlan, targetPlan);
-        if (request.MaintenanceInfoVersion is { } asked && asked != targetPlan.MaintenanceInfoVersion)
-            return MaintenanceConflict(targetPlan, asked);
-
-        var parameters = Merge(current.Parameters(), request.ParametersJson);
-        var target = new InstanceSpec(current.ServiceId, targetPlan.Id, parameters.ToJsonString(), targetPlan.MaintenanceInfoVersion);
-        var context = MergeContext(S.Context!, request.Context);
-
-        if (S.Status == ClusterStatus.Updating)
-            return S.Operation!.Target is { } running && running.SameAs(target)
-                ? OperationResult.InProgress(S.Operation.Id)
-                : OperationResult.Busy($"cluster {DisplayName} is being updated; try again when its last operation finished");
-
-        var changes = targetPlan.Id != current.PlanId
-            || !JsonNode.DeepEquals(parameters, current.Parameters())
-            || (request.MaintenanceInfoVersion is not null && request.MaintenanceInfoVersion != current.MaintenanceInfoVersion);
-        var renamed = context != S.Context;
-        // After a failed update or delete, the same request runs the pipeline again (update_repeatable); a request
-        // that only renames (changes the context) never runs anything, failed or not.
-        var repair = S.Status == ClusterStatus.Failed && !renamed;
-        if (!changes && !repair)
-        {
-            if (renamed)
-            {
-                S.Context = context;
-                await PersistAsync();
-            }
-            await SyncNameIndexAsync();
-            return OperationResult.Completed;
-        }
-        if (!request.AcceptsIncomplete) return OperationResult.AsyncRequired;
-
-        if (TryRender(service, targetPlan, target, context, out _) is { } renderError)
-            return OperationResult.BadRequest(renderError);
-
-        S.Context = context;
-        S.Status = ClusterStatus.Updating;
-        S.Operation = NewOperation(OperationKind.Update, currentPlan, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
-        S.Operation.Target = target;
-        S.Operation.FromPlanId = current.PlanId;
-        await PersistAsync();
-        logger.LogInformation("Cluster {InstanceId} update accepted ({Operation}) plan {From} -> {To}", InstanceId, S.Operation.Id, currentPlan.Name, targetPlan.Name);
-        await StartDrivingAsync();
-        return OperationResult.Accepted(S.Operation.Id);
     }
 
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
-        switch (S.Status)
-        {
-            case ClusterStatus.None or ClusterStatus.Deleted:
-                return OperationResult.Gone;
-        }
-        if (request.ServiceId != S.Spec!.ServiceId || !AcceptedPlanIds.Contains(request.PlanId))
-            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: false));
-        switch (S.Status)
-        {
-            case ClusterStatus.Deleting:
-                return OperationResult.InProgress(S.Operation!.Id);
-            case ClusterStatus.Updating:
-                return OperationResult.Busy($"cluster {DisplayName} is being updated; delete it once the update finished");
-        }
-        if (S.Children.Count > 0)
-            return OperationResult.BadRequest(
-                $"can not delete cluster service instance with child service instances ({string.Join(", ", S.Children.Select(c => $"guid={c.InstanceId}"))}). Use dashboard to list all child service instance details.");
+        var decision = ClusterDecisions.DecideDelete(S, InstanceId, request, catalog, credentialStore.Enabled);
+        if (decision.Answer is { } answer) return answer;
 
         var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
-        var creating = S.Status == ClusterStatus.Creating;
-        // A running create may have set its pipeline or stored credentials without having persisted it yet.
-        var mayHaveLeftSomething = S.Pipeline.MayExist || creating || credentialStore.Enabled;
-        var firstStep = (S.Pipeline.EverTriggered, mayHaveLeftSomething, creating) switch
-        {
-            (true, _, true) => OperationStep.AbortBuild,   // stop the running deploy before deleting what it made
-            (true, _, false) => OperationStep.Unpause,     // run the pipeline's delete job
-            (false, true, _) => OperationStep.DestroyPipeline,
-            (false, false, _) => OperationStep.Done,       // nothing was ever created outside the broker
-        };
-
-        var operation = NewOperation(OperationKind.Delete, plan, firstStep, request.RequestedBy, "deleting cluster");
-        // The platform may still name the other side of the last plan change (a failed one included).
-        operation.FromPlanId = S.Operation?.Target?.PlanId is { } target && target != S.Spec.PlanId ? target : S.Operation?.FromPlanId;
-        if (firstStep == OperationStep.Done)
+        var operation = NewOperation(OperationKind.Delete, plan, decision.FirstStep, request.RequestedBy, "deleting cluster");
+        operation.FromPlanId = decision.FromPlanId;
+        if (decision.FirstStep == OperationStep.Done)
         {
             S.Operation = operation;
             await CompleteAsync(operation, "cluster deleted (nothing had been deployed)");
@@ -220,7 +128,7 @@ public sealed partial class ClusterGrain(
         S.Status = ClusterStatus.Deleting;
         S.Operation = operation;
         await PersistAsync();
-        logger.LogInformation("Cluster {InstanceId} delete accepted ({Operation}), first step {Step}", InstanceId, operation.Id, firstStep);
+        logger.LogInformation("Cluster {InstanceId} delete accepted ({Operation}), first step {Step}", InstanceId, operation.Id, decision.FirstStep);
         await StartDrivingAsync();
         return OperationResult.Accepted(operation.Id);
     }
@@ -260,59 +168,9 @@ public sealed partial class ClusterGrain(
             S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
     }
 
-    /// <summary>The plans a request about this cluster may name (see <see cref="LastOperationView.PlanIds"/>).</summary>
-    private List<string> AcceptedPlanIds =>
-        new[] { S.Spec?.PlanId, S.Operation?.Target?.PlanId, S.Operation?.FromPlanId }.OfType<string>().Distinct().ToList();
+    private List<string> AcceptedPlanIds => ClusterDecisions.AcceptedPlanIds(S);
 
-    private string DisplayName => S.Context?.InstanceName is { Length: > 0 } name ? $"'{name}'" : InstanceId;
-
-    /// <summary>No plan, parameter or version change: what Cloud Controller sends for `cf rename-service`.</summary>
-    private bool IsContextOnly(UpdateRequest request) =>
-        request.Context is not null
-        && (request.PlanId is null || request.PlanId == S.Spec!.PlanId)
-        && (request.ParametersJson is null || JsonNode.Parse(request.ParametersJson) is JsonObject { Count: 0 })
-        && (request.MaintenanceInfoVersion is null || request.MaintenanceInfoVersion == S.Spec!.MaintenanceInfoVersion)
-        && MergeContext(S.Context!, request.Context) != S.Context;
-
-    private bool IsSameCreate(ProvisionRequest request) =>
-        S.Spec is { } spec && S.Context is { } context
-        && spec.ServiceId == request.ServiceId && spec.PlanId == request.PlanId
-        && context.OrganizationGuid == request.Context.OrganizationGuid && context.SpaceGuid == request.Context.SpaceGuid
-        && JsonNode.DeepEquals(spec.Parameters(), JsonNode.Parse(request.ParametersJson));
-
-    private OperationResult ConflictWithExisting() =>
-        OperationResult.Conflict($"service instance {InstanceId} already exists with a different service, plan, space or parameters");
-
-    private static OperationResult MaintenanceConflict(ServicePlan plan, string asked) => new(OperationOutcome.MaintenanceInfoConflict, null,
-        $"maintenance_info.version {asked} is not the version plan {plan.Name} offers ({plan.MaintenanceInfoVersion}); refresh the service broker's catalog and try again");
-
-    private static OperationResult PlanChangeRefused(ServiceOffering service, ServicePlan from, ServicePlan to)
-    {
-        var allowed = from.PlanUpdateable
-            ? from.AllowedPlanChanges.Where(n => service.FindPlanByName(n) is not null).ToList()
-            : [];
-        var targets = allowed.Count == 0 ? "none: this plan cannot be changed" : string.Join(", ", allowed);
-        return new(OperationOutcome.PlanChangeNotSupported, null,
-            $"changing plan {from.Name} to {to.Name} is not supported; allowed target plans: {targets}");
-    }
-
-    private static JsonObject Merge(JsonObject current, string? changesJson)
-    {
-        if (changesJson is null || JsonNode.Parse(changesJson) is not JsonObject changes) return current;
-        foreach (var (name, value) in changes)
-        {
-            if (value is null) current.Remove(name);
-            else current[name] = value.DeepClone();
-        }
-        return current;
-    }
-
-    private static InstanceContext MergeContext(InstanceContext current, InstanceContext? update) => update is null ? current : current with
-    {
-        OrganizationName = update.OrganizationName ?? current.OrganizationName,
-        SpaceName = update.SpaceName ?? current.SpaceName,
-        InstanceName = update.InstanceName ?? current.InstanceName,
-    };
+    private string DisplayName => ClusterDecisions.DisplayName(S, InstanceId);
 
     /// <returns>null when the pipeline renders and validates; otherwise a description for the user.</returns>
     private string? TryRender(ServiceOffering service, ServicePlan plan, InstanceSpec spec, InstanceContext context, out RenderedPipeline? rendered)
