@@ -4,7 +4,7 @@ using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Interfaces.Hosting;
 using OnDemand.Grains.Pipelines;
 

@@ -107,7 +107,7 @@ public static class SiloApplication
         _ = services.GetRequiredService<OnDemand.Grains.Concourse.IConcourseClient>();
         _ = services.GetRequiredService<OnDemand.Grains.Credentials.ICredentialStore>();
         _ = services.GetRequiredService<OnDemand.Grains.Alerts.IAlertSender>();
-        _ = services.GetRequiredService<OnDemand.Grains.Databases.DatabaseProvisioning>();
+        _ = services.GetRequiredService<OnDemand.Grains.Provisioning.DatabaseProvisioning>();
         var lifecycle = services.GetRequiredService<IOptions<OnDemand.Grains.Cluster.ClusterLifecycleOptions>>().Value;
         if (lifecycle.PollInterval <= TimeSpan.Zero) throw new ArgumentException("Lifecycle:PollInterval must be positive.");
         if (lifecycle.ReminderPeriod < TimeSpan.FromSeconds(1)) throw new ArgumentException("Lifecycle:ReminderPeriod must be at least one second.");
