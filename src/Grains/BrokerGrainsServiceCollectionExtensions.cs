@@ -5,7 +5,8 @@ using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Provisioning;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Catalog;
+using OnDemand.Grains.Hosting;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains;

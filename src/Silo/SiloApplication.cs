@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using OnDemand.Grains;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using OnDemand.Silo.Security;
 using OnDemand.Silo.Storage;
