@@ -1,6 +1,7 @@
 using OnDemand.BrokerGateway.Dashboard;
 using OnDemand.BrokerGateway.Osb;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Catalog;
+using OnDemand.Grains.Hosting;
 using Orleans.Configuration;
 using Prometheus;
 using Serilog;

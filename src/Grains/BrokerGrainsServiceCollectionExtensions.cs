@@ -4,8 +4,9 @@ using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
-using OnDemand.Grains.Databases;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Provisioning;
+using OnDemand.Grains.Catalog;
+using OnDemand.Grains.Hosting;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains;

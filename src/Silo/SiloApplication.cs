@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using OnDemand.Grains;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using OnDemand.Silo.Security;
 using OnDemand.Silo.Storage;
@@ -110,7 +110,7 @@ public static class SiloApplication
         _ = services.GetRequiredService<OnDemand.Grains.Concourse.IConcourseClient>();
         _ = services.GetRequiredService<OnDemand.Grains.Credentials.ICredentialStore>();
         _ = services.GetRequiredService<OnDemand.Grains.Alerts.IAlertSender>();
-        _ = services.GetRequiredService<OnDemand.Grains.Databases.DatabaseProvisioning>();
+        _ = services.GetRequiredService<OnDemand.Grains.Provisioning.DatabaseProvisioning>();
         var lifecycle = services.GetRequiredService<IOptions<OnDemand.Grains.Cluster.ClusterLifecycleOptions>>().Value;
         if (lifecycle.PollInterval <= TimeSpan.Zero) throw new ArgumentException("Lifecycle:PollInterval must be positive.");
         if (lifecycle.ReminderPeriod < TimeSpan.FromSeconds(1)) throw new ArgumentException("Lifecycle:ReminderPeriod must be at least one second.");

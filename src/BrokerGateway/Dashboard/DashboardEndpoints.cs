@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using OnDemand.Grains.Interfaces.Hosting;
+using OnDemand.Grains.Hosting;
 
 namespace OnDemand.BrokerGateway.Dashboard;
 

@@ -1,4 +1,4 @@
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Grains.Cluster;
 

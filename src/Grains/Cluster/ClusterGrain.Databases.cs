@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains.Cluster;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains.Cluster;

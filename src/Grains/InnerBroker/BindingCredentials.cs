@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Grains.InnerBroker;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Flurl;
 using Flurl.Http;
 using Microsoft.Extensions.Logging;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Http;
 
 namespace OnDemand.Grains.InnerBroker;

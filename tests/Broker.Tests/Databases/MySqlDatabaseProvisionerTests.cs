@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using MySqlConnector;
 using OnDemand.Grains.Credentials;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Tests.Databases;
 

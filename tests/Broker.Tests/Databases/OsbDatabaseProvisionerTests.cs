@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using OnDemand.ConcourseEmulator;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Tests.Databases;
 

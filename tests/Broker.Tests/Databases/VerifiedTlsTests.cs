@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Npgsql;
 using OnDemand.Grains.Credentials;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Tests.Databases;
 

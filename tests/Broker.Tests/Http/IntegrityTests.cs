@@ -1,5 +1,5 @@
 using System.Text;
-using OnDemand.Grains.Databases;
+using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Tests.Http;
 

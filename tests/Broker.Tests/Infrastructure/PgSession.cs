@@ -73,7 +73,7 @@ public sealed class PgSession(OsbClient osb, PostgresServer postgres)
     }
 
     public async Task<long> DatabasesNamedAsync(string id) =>
-        (long)(await ScalarAsync("SELECT count(*) FROM pg_database WHERE datname = @p", OnDemand.Grains.Databases.DatabaseNames.Database(id)))!;
+        (long)(await ScalarAsync("SELECT count(*) FROM pg_database WHERE datname = @p", OnDemand.Grains.Provisioning.DatabaseNames.Database(id)))!;
 
     public async Task<object?> ScalarAsync(string sql, object? parameter = null)
     {

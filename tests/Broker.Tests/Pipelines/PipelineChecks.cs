@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using OnDemand.Grains.Catalog;
 using OnDemand.Grains.Interfaces.Catalog;
 using OnDemand.Grains.Pipelines.Verification;
 using OnDemand.Tests.Infrastructure;

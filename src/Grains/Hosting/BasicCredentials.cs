@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace OnDemand.Grains.Interfaces.Hosting;
+namespace OnDemand.Grains.Hosting;
 
 /// <summary>An HTTP Basic username/password pair, checked in constant time.</summary>
 public sealed class BasicCredentials(string username, string password)

@@ -1,4 +1,4 @@
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>
 /// Bound from the "Databases" configuration section. An endpoint override, per provisioner engine, points every

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>
 /// Databases and binding accounts inside a dedicated PostgreSQL cluster, through the cluster's admin account, which

@@ -1,4 +1,4 @@
-namespace OnDemand.Grains.Directory;
+namespace OnDemand.Grains.NameIndex;
 
 [GenerateSerializer, Alias("OnDemand.ClusterNameState")]
 public sealed class ClusterNameState

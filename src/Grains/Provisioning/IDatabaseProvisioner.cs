@@ -1,4 +1,4 @@
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>
 /// Creates databases and per-binding accounts inside a dedicated cluster, over a connection to the cluster's admin

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>
 /// Names inside a cluster, derived from OSB ids: a readable prefix (the id's letters and digits, lower-cased) plus a

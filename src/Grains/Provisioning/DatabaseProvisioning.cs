@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>Finds the provisioner of a service and the admin endpoint of one of its clusters.</summary>
 public sealed class DatabaseProvisioning(IEnumerable<IDatabaseProvisioner> provisioners, IOptions<DatabaseOptions> options)

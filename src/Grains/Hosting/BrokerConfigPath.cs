@@ -1,4 +1,4 @@
-namespace OnDemand.Grains.Interfaces.Hosting;
+namespace OnDemand.Grains.Hosting;
 
 /// <summary>Finds the broker's YAML configuration: the configured path, else config/broker.yml near the app or the working directory.</summary>
 public static class BrokerConfigPath

@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
-using YamlDotNet.Core;
+using OnDemand.Grains.Yaml;
 
-namespace OnDemand.Grains.Interfaces.Catalog;
+namespace OnDemand.Grains.Catalog;
 
 /// <summary>
-/// Loads the catalog from the broker's YAML file (see config/broker.yml for the format). Fails fast, with the
-/// offending path, on anything that would make the broker advertise or do something wrong.
+/// Loads the catalog from the broker's YAML file (see config/broker.yml for the format), with the broker's one YAML
+/// 1.2 reader (<see cref="YamlLoader"/>, the same that reads pipeline templates). Fails fast, with the offending
+/// path, on anything that would make the broker advertise or do something wrong.
 /// </summary>
 public static class CatalogLoader
 {
@@ -20,9 +21,9 @@ public static class CatalogLoader
     public static BrokerCatalog Parse(string yaml, string baseFolder)
     {
         JsonNode? root;
-        try { root = YamlJson.Parse(yaml); }
-        catch (YamlException e) { throw new CatalogException($"broker configuration is not valid YAML: {e.Message}", e); }
-        if (root?["services"] is not JsonArray services || services.Count == 0)
+        try { root = YamlLoader.Parse(yaml, "broker configuration"); }
+        catch (YamlLoadException e) { throw new CatalogException(e.Message, e); }
+        if (root is not JsonObject || root["services"] is not JsonArray services || services.Count == 0)
             throw new CatalogException("broker configuration has no 'services'");
 
         var offerings = services.Select((s, i) => ReadService(s as JsonObject ?? throw new CatalogException($"services[{i}] is not a map"), $"services[{i}]", baseFolder)).ToList();
@@ -74,7 +75,7 @@ public static class CatalogLoader
 
     private static DatabaseSettings ReadDatabases(JsonObject node, string at)
     {
-        var port = node["admin_port"]?.GetValue<long>() ?? 0;
+        var port = Integer(node, "admin_port", 0, at);
         if (port is <= 0 or > 65535) throw new CatalogException($"{at}.admin_port must be a TCP port");
         return new DatabaseSettings(Required(node, "provisioner", at), Required(node, "admin_host", at), (int)port, Optional(node, "admin_database") ?? "postgres");
     }
@@ -91,7 +92,7 @@ public static class CatalogLoader
         var version = Required(maintenance, "version", $"{at}.maintenance_info");
         if (!System.Text.RegularExpressions.Regex.IsMatch(version, @"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"))
             throw new CatalogException($"{at}.maintenance_info.version '{version}' is not semver");
-        var polling = node["maximum_polling_duration"]?.GetValue<long>() ?? 7200;
+        var polling = Integer(node, "maximum_polling_duration", 7200, at);
         var allowedPlanChanges = (node["allowed_plan_changes"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").ToList() ?? [];
         if (polling <= 0 || polling > int.MaxValue) throw new CatalogException($"{at}.maximum_polling_duration must be a positive number of seconds");
 
@@ -142,6 +143,13 @@ public static class CatalogLoader
         JsonValue v when v.TryGetValue<string>(out var s) => s,
         JsonValue v => v.ToJsonString(),
         _ => throw new CatalogException($"'{key}' must be a scalar"),
+    };
+
+    private static long Integer(JsonObject node, string key, long fallback, string at) => node[key] switch
+    {
+        null => fallback,
+        JsonValue v when v.TryGetValue<long>(out var n) => n,
+        _ => throw new CatalogException($"{at}.{key} must be an integer"),
     };
 
     private static bool Bool(JsonObject node, string key, bool fallback) => node[key] switch

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 using OnDemand.Grains.InnerBroker;
 
-namespace OnDemand.Grains.Databases;
+namespace OnDemand.Grains.Provisioning;
 
 /// <summary>
 /// Databases and bindings inside a dedicated cluster that comes with its own mono-tenant OSB broker (e.g. a MySQL

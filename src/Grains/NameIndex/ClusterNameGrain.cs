@@ -1,4 +1,4 @@
-namespace OnDemand.Grains.Directory;
+namespace OnDemand.Grains.NameIndex;
 
 public sealed class ClusterNameGrain([PersistentState("cluster-name", "store")] IPersistentState<ClusterNameState> state)
     : Grain, IClusterNameGrain
