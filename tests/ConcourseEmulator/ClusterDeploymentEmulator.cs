@@ -209,7 +209,8 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                 WHERE datdba IN (SELECT oid FROM related UNION ALL SELECT oid FROM admin)
                   AND NOT datistemplate AND datname <> current_database()
                 """,
-                connection) { Parameters = { new() { Value = admin } } })
+                connection)
+            { Parameters = { new() { Value = admin } } })
             await using (var reader = await find.ExecuteReaderAsync(_stopping))
             {
                 while (await reader.ReadAsync(_stopping))

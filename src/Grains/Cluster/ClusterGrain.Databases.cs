@@ -26,7 +26,11 @@ public sealed partial class ClusterGrain
             // The names are chosen once, here, and recorded: every later step uses the recorded ones.
             S.Children.Add(new ChildDatabase
             {
-                InstanceId = request.DatabaseId, Name = request.Name, PlanId = request.PlanId, ServiceId = request.ServiceId, State = "registered",
+                InstanceId = request.DatabaseId,
+                Name = request.Name,
+                PlanId = request.PlanId,
+                ServiceId = request.ServiceId,
+                State = "registered",
                 DatabaseName = DatabaseNames.Database(request.DatabaseId),
             });
             await PersistAsync();

@@ -40,8 +40,13 @@ public sealed partial class DatabaseGrain
         // answer still finds it and has the cluster drop the account.
         var binding = existing ?? new BindingRecord
         {
-            Id = bindingId, ServiceId = request.ServiceId, PlanId = request.PlanId, AppGuid = request.AppGuid,
-            ParametersJson = request.ParametersJson, Pending = true, CreatedAt = time.GetUtcNow(),
+            Id = bindingId,
+            ServiceId = request.ServiceId,
+            PlanId = request.PlanId,
+            AppGuid = request.AppGuid,
+            ParametersJson = request.ParametersJson,
+            Pending = true,
+            CreatedAt = time.GetUtcNow(),
         };
         if (existing is null)
         {

@@ -80,8 +80,14 @@ public sealed class VerifiedTlsTests : IAsyncLifetime
         // An app that follows the credentials connects with verified TLS (VerifyFull fails on anything else).
         await using var app = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
         {
-            Host = credentials.Hostname, Port = credentials.Port, Database = credentials.Name, Username = credentials.Username,
-            Password = credentials.Password, SslMode = SslMode.VerifyFull, RootCertificate = _caFile, Pooling = false,
+            Host = credentials.Hostname,
+            Port = credentials.Port,
+            Database = credentials.Name,
+            Username = credentials.Username,
+            Password = credentials.Password,
+            SslMode = SslMode.VerifyFull,
+            RootCertificate = _caFile,
+            Pooling = false,
         }.ConnectionString);
         await app.OpenAsync(Ct);
     }

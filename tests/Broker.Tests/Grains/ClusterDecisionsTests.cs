@@ -1,3 +1,4 @@
+using OnDemand.Grains.Catalog;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Interfaces.Catalog;
 using OnDemand.Grains.Interfaces.Messages;

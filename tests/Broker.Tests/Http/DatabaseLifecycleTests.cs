@@ -51,8 +51,12 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         foreach (var key in new[] { "uri", "hostname", "port", "name", "username", "password", "jdbcUrl" }) Assert.NotNull(credentials[key]);
         await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
         {
-            Host = credentials["hostname"]!.GetValue<string>(), Port = credentials["port"]!.GetValue<int>(), Database = credentials["name"]!.GetValue<string>(),
-            Username = credentials["username"]!.GetValue<string>(), Password = credentials["password"]!.GetValue<string>(), Pooling = false,
+            Host = credentials["hostname"]!.GetValue<string>(),
+            Port = credentials["port"]!.GetValue<int>(),
+            Database = credentials["name"]!.GetValue<string>(),
+            Username = credentials["username"]!.GetValue<string>(),
+            Password = credentials["password"]!.GetValue<string>(),
+            Pooling = false,
         }.ConnectionString))
         {
             await connection.OpenAsync();
@@ -158,7 +162,9 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         var renamed = clusterName + "-renamed";
         var rename = new JsonObject
         {
-            ["service_id"] = Service, ["plan_id"] = Catalog.PgClusterSmall, ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall },
+            ["service_id"] = Service,
+            ["plan_id"] = Catalog.PgClusterSmall,
+            ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall },
             ["context"] = new JsonObject { ["platform"] = "cloudfoundry", ["organization_guid"] = OsbClient.OrgGuid, ["space_guid"] = OsbClient.SpaceGuid, ["instance_name"] = renamed },
         };
         Assert.Equal(HttpStatusCode.OK, (await Osb.UpdateAsync(cluster, rename)).Status);

@@ -107,7 +107,9 @@ public sealed class IntegrityTests(StackFixture fixture, PostgresFixture postgre
 
     private static JsonObject Rename(string space, string name) => new()
     {
-        ["service_id"] = Service, ["plan_id"] = Catalog.PgClusterSmall, ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall },
+        ["service_id"] = Service,
+        ["plan_id"] = Catalog.PgClusterSmall,
+        ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.PgClusterSmall },
         ["context"] = new JsonObject { ["platform"] = "cloudfoundry", ["organization_guid"] = OsbClient.OrgGuid, ["space_guid"] = space, ["instance_name"] = name },
     };
 

@@ -11,7 +11,10 @@ public sealed class PipelineOperationsTests(StackFixture fixture, PostgresFixtur
 
     private ConcourseClient OperatorsFly(BrokerStack stack) => new(new ConcourseOptions
     {
-        Url = stack.Concourse.Url.ToString().TrimEnd('/'), Team = "main", Username = "admin", Password = "admin",
+        Url = stack.Concourse.Url.ToString().TrimEnd('/'),
+        Team = "main",
+        Username = "admin",
+        Password = "admin",
     });
 
     private async Task<string> ReadyClusterAsync(OsbClient osb)

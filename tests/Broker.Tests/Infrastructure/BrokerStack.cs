@@ -46,7 +46,10 @@ public sealed class BrokerStack : IAsyncDisposable
         // Emulated deployments bring up each cluster's admin account in this test run's PostgreSQL.
         var concourse = await ConcourseEmulatorServer.StartAsync(emulator ?? new EmulatorOptions
         {
-            Username = "admin", Password = "admin", Team = "main", ClusterPostgres = postgres.AdminConnectionString,
+            Username = "admin",
+            Password = "admin",
+            Team = "main",
+            ClusterPostgres = postgres.AdminConnectionString,
             DeployCheck = Pipelines.PipelineChecks.CheckDeployable, // a pipeline BOSH or Concourse would refuse fails its deploy
         });
         var concourseUrl = concourse.Url.ToString().TrimEnd('/');

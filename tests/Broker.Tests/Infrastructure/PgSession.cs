@@ -56,9 +56,13 @@ public sealed class PgSession(OsbClient osb, PostgresServer postgres)
 
     public static NpgsqlConnection Connect(JsonNode credentials) => new(new NpgsqlConnectionStringBuilder
     {
-        Host = credentials["hostname"]!.GetValue<string>(), Port = credentials["port"]!.GetValue<int>(),
-        Database = credentials["name"]!.GetValue<string>(), Username = credentials["username"]!.GetValue<string>(),
-        Password = credentials["password"]!.GetValue<string>(), Pooling = false, Timeout = 5,
+        Host = credentials["hostname"]!.GetValue<string>(),
+        Port = credentials["port"]!.GetValue<int>(),
+        Database = credentials["name"]!.GetValue<string>(),
+        Username = credentials["username"]!.GetValue<string>(),
+        Password = credentials["password"]!.GetValue<string>(),
+        Pooling = false,
+        Timeout = 5,
     }.ConnectionString);
 
     public static async Task<bool> CanConnectAsync(JsonNode credentials)

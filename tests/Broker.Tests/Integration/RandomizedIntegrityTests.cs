@@ -35,7 +35,10 @@ public sealed class RandomizedIntegrityTests(PostgresFixture postgres, ITestOutp
         _stack = await BrokerStack.StartAsync(postgres.Server, new Dictionary<string, string?> { ["Orleans:ResponseTimeout"] = "00:00:05" },
             new OnDemand.ConcourseEmulator.EmulatorOptions
             {
-                Username = "admin", Password = "admin", Team = "main", ClusterPostgres = postgres.Server.AdminConnectionString,
+                Username = "admin",
+                Password = "admin",
+                Team = "main",
+                ClusterPostgres = postgres.Server.AdminConnectionString,
                 BuildDuration = TimeSpan.FromMilliseconds(300),
             });
         _osb = new OsbClient(_stack.Client);
@@ -139,7 +142,8 @@ public sealed class RandomizedIntegrityTests(PostgresFixture postgres, ITestOutp
             case < 16:
                 var name = Pick(pools.Names);
                 return new(step + " create cluster", HttpMethod.Put, $"/v2/service_instances/{id}?accepts_incomplete=true",
-                    OsbClient.ProvisionBody(Service, Catalog.PgClusterSmall, Tuning(random), name, space), id, false) { Cluster = (name, space) };
+                    OsbClient.ProvisionBody(Service, Catalog.PgClusterSmall, Tuning(random), name, space), id, false)
+                { Cluster = (name, space) };
             case < 22:
                 return new(step + " tune cluster", HttpMethod.Patch, $"/v2/service_instances/{id}?accepts_incomplete=true",
                     new JsonObject { ["service_id"] = Service, ["plan_id"] = Catalog.PgClusterSmall, ["parameters"] = Tuning(random) }, id, false);

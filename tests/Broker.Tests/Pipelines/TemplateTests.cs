@@ -22,7 +22,8 @@ public sealed class TemplateTests
     /// <summary>A string tuning parameter each template places (through the BOSH vars) into the manifest.</summary>
     private static readonly Dictionary<string, string> StringTuning = new()
     {
-        ["mysql-cluster.yml"] = "character_set_server", ["postgresql-cluster.yml"] = "shared_buffers",
+        ["mysql-cluster.yml"] = "character_set_server",
+        ["postgresql-cluster.yml"] = "shared_buffers",
     };
 
     /// <summary>User tuning parameters per template, with the plan schema's defaults already filled in.</summary>
@@ -30,11 +31,15 @@ public sealed class TemplateTests
     {
         ["mysql-cluster.yml"] = new()
         {
-            ["innodb_buffer_pool_size"] = "512MB", ["max_connections"] = 750, ["character_set_server"] = "utf8mb4",
+            ["innodb_buffer_pool_size"] = "512MB",
+            ["max_connections"] = 750,
+            ["character_set_server"] = "utf8mb4",
         },
         ["postgresql-cluster.yml"] = new()
         {
-            ["shared_buffers"] = "256MB", ["max_connections"] = 300, ["work_mem"] = "8MB",
+            ["shared_buffers"] = "256MB",
+            ["max_connections"] = 300,
+            ["work_mem"] = "8MB",
         },
     };
 
