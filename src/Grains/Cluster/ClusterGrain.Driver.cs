@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Operations;
 using OnDemand.Grains.Pipelines;
 
 namespace OnDemand.Grains.Cluster;
@@ -14,18 +15,19 @@ namespace OnDemand.Grains.Cluster;
 /// </summary>
 public sealed partial class ClusterGrain
 {
-    private const string ReminderName = "cluster-operation";
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private IGrainTimer? _timer;
+    private OperationDriver? _driver;
+
+    /// <summary>Timer, reminder, write lock and back-off (shared with the database grain). The tick interleaves with
+    /// requests at its awaits, so no request waits behind a slow Concourse; after every external call a step checks
+    /// that its operation is still the current one (EnsureCurrent).</summary>
+    private OperationDriver Driver => _driver ??=
+        new OperationDriver(this, "cluster-operation", _options, TickAsync, interleave: true, onWriteFailure: DeactivateOnIdle);
 
     private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
-    /// <summary>This activation's reminder registration, in flight or done: one registration however many callers
-    /// (the timer tick interleaves with the request that started it), and the handle to unregister it with.</summary>
-    private Task<IGrainReminder>? _reminder;
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName != ReminderName) return Task.CompletedTask;
+        if (reminderName != Driver.ReminderName) return Task.CompletedTask;
         if (NeedsDriving)
         {
             StartTimer(TimeSpan.Zero);
@@ -35,31 +37,13 @@ public sealed partial class ClusterGrain
     }
 
     /// <summary>
-    /// Called right after an operation was recorded. The timer starts first (it cannot fail), so whatever fails
-    /// after it (the reminder, the name index) is finished by the first tick rather than left undone: recording the
-    /// intent is the one step that must succeed, and everything after it is recoverable.
+    /// Called right after an operation was recorded: the timer, the reminder, then the name index; whatever fails
+    /// after the timer started is finished by the first tick rather than left undone.
     /// </summary>
     private async Task StartDrivingAsync()
     {
-        StartTimer(TimeSpan.Zero);
-        await EnsureReminderAsync();
+        await Driver.StartAsync();
         await SyncNameIndexAsync();
-    }
-
-    private async Task EnsureReminderAsync()
-    {
-        if (S.Operation is not { IsRunning: true }) return;
-        // The reminder is the durable wake-up: it survives deactivation and silo loss; the timer does the fast polling.
-        var registration = _reminder ??= this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
-        try
-        {
-            await registration;
-        }
-        catch
-        {
-            if (ReferenceEquals(_reminder, registration)) _reminder = null; // the next tick tries again
-            throw;
-        }
     }
 
     private async Task TrySyncNameIndexAsync()
@@ -75,39 +59,16 @@ public sealed partial class ClusterGrain
         }
     }
 
-    private void StartTimer(TimeSpan dueTime)
-    {
-        if (_timer is not null) return;
-        _timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
-        {
-            DueTime = dueTime,
-            Period = _options.PollInterval,
-            // The tick interleaves with requests at its awaits, so a PUT, PATCH, DELETE or a database's call never
-            // waits behind a slow Concourse (docs/crash-consistency.md, rule 11). After every external call the
-            // tick checks that its operation is still the current one (EnsureCurrent), and writes are serialized.
-            Interleave = true,
-            KeepAlive = true,
-        });
-    }
+    private void StartTimer(TimeSpan dueTime) => Driver.StartTimer(dueTime);
 
-    private async Task StopDrivingAsync()
-    {
-        _timer?.Dispose();
-        _timer = null;
-        var registration = _reminder;
-        _reminder = null;
-        // The handle of this activation's registration saves reading the reminder back; an activation woken by the
-        // reminder (after a silo loss) has none and reads it.
-        var reminder = registration is { IsCompletedSuccessfully: true } ? registration.Result : await this.GetReminder(ReminderName);
-        if (reminder is not null) await this.UnregisterReminder(reminder);
-    }
+    private Task StopDrivingAsync() => Driver.StopAsync();
 
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         if (S.PendingAlerts.Count > 0) await DeliverAlertsAsync(cancellationToken);
         if (NameIndexBehind) await TrySyncNameIndexAsync();
         var operation = S.Operation;
-        if (operation is { IsRunning: true } && _reminder is not { IsCompletedSuccessfully: true }) await EnsureReminderAsync();
+        if (operation is { IsRunning: true } && !Driver.ReminderRegistered) await Driver.EnsureReminderAsync();
         if (operation is not { IsRunning: true })
         {
             if (!NeedsDriving) await StopDrivingAsync();
@@ -134,7 +95,7 @@ public sealed partial class ClusterGrain
         catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true } && !Superseded(operation))
         {
             operation.Attempts++;
-            var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
+            var delay = Driver.Backoff(operation.Attempts);
             operation.NextAttemptAt = now + delay;
             var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
             operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
@@ -234,27 +195,9 @@ public sealed partial class ClusterGrain
         };
     }
 
-    /// <summary>
-    /// Writes the state; one write at a time (the timer tick interleaves with requests, and two overlapping writes of
-    /// one grain's state would conflict).
-    /// </summary>
     private async Task PersistAsync()
     {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Memory may now be ahead of storage: reload from storage on the next call rather than serve it.
-            DeactivateOnIdle();
-            throw;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        await Driver.WriteAsync(state.WriteStateAsync);
         RefreshViews();
     }
 

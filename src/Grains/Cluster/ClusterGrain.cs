@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
+using OnDemand.Grains.Operations;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
@@ -145,9 +146,7 @@ public sealed partial class ClusterGrain(
     public async Task ReleaseDatabaseReservation()
     {
         if (!S.ReservedForDatabase || S.Status != ClusterStatus.None) return;
-        await _writeLock.WaitAsync();
-        try { await state.ClearStateAsync(); }
-        finally { _writeLock.Release(); }
+        await Driver.WriteAsync(state.ClearStateAsync);
         state.State = new ClusterState();
         RefreshViews();
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Operations;
 
 namespace OnDemand.Grains.Database;
 
@@ -14,7 +15,7 @@ public sealed partial class DatabaseGrain
 {
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName != ReminderName) return Task.CompletedTask;
+        if (reminderName != Driver.ReminderName) return Task.CompletedTask;
         if (S.Operation is { IsRunning: true })
         {
             StartTimer();
@@ -31,7 +32,7 @@ public sealed partial class DatabaseGrain
             await StopDrivingAsync();
             return;
         }
-        if (!_reminderRegistered) await EnsureReminderAsync();
+        if (!Driver.ReminderRegistered) await Driver.EnsureReminderAsync();
         var now = time.GetUtcNow();
         if (now < operation.NextAttemptAt) return;
         if (now > operation.Deadline)
@@ -63,7 +64,7 @@ public sealed partial class DatabaseGrain
                 break;
             case ChildStepOutcome.Waiting or ChildStepOutcome.Retry:
                 operation.Attempts = result.Outcome == ChildStepOutcome.Retry ? operation.Attempts + 1 : 0;
-                operation.NextAttemptAt = now + TimeSpan.FromTicks(Math.Min(_options.MaxRetryDelay.Ticks, _options.PollInterval.Ticks << Math.Min(operation.Attempts, 16)));
+                operation.NextAttemptAt = now + Driver.Backoff(operation.Attempts);
                 if (operation.Description != result.Description)
                 {
                     operation.Description = result.Description;
@@ -97,35 +98,18 @@ public sealed partial class DatabaseGrain
         await StopDrivingAsync();
     }
 
-    /// <summary>The timer first (it cannot fail); a reminder that failed to register is retried by the first tick.</summary>
-    private async Task StartDrivingAsync()
-    {
-        StartTimer();
-        await EnsureReminderAsync();
-    }
+    private OperationDriver? _driver;
 
-    private async Task EnsureReminderAsync()
-    {
-        if (_reminderRegistered) return;
-        await this.RegisterOrUpdateReminder(ReminderName, _options.ReminderPeriod, _options.ReminderPeriod);
-        _reminderRegistered = true;
-    }
+    /// <summary>Timer, reminder, write lock and back-off, shared with the cluster grain. Ticks do not interleave: each
+    /// is one short call to the cluster, which answers at once while it is busy.</summary>
+    private OperationDriver Driver => _driver ??=
+        new OperationDriver(this, "database-operation", _options, TickAsync, interleave: false, onWriteFailure: DeactivateOnIdle);
 
-    private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
-    {
-        DueTime = TimeSpan.Zero,
-        Period = _options.PollInterval,
-        Interleave = false,
-        KeepAlive = true,
-    });
+    private Task StartDrivingAsync() => Driver.StartAsync();
 
-    private async Task StopDrivingAsync()
-    {
-        _timer?.Dispose();
-        _timer = null;
-        _reminderRegistered = false;
-        if (await this.GetReminder(ReminderName) is { } reminder) await this.UnregisterReminder(reminder);
-    }
+    private void StartTimer() => Driver.StartTimer(TimeSpan.Zero);
+
+    private Task StopDrivingAsync() => Driver.StopAsync();
 
     private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description)
     {
@@ -144,15 +128,7 @@ public sealed partial class DatabaseGrain
 
     private async Task PersistAsync()
     {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            DeactivateOnIdle();
-            throw;
-        }
+        await Driver.WriteAsync(state.WriteStateAsync);
         RefreshViews();
     }
 

@@ -19,10 +19,7 @@ public sealed partial class DatabaseGrain(
     TimeProvider time,
     ILogger<DatabaseGrain> logger) : Grain, IDatabaseGrain, IRemindable
 {
-    private const string ReminderName = "database-operation";
     private readonly ClusterLifecycleOptions _options = options.Value;
-    private IGrainTimer? _timer;
-    private bool _reminderRegistered;
     private LastOperationView _lastOperation = LastOperationView.Unknown;
     private InstanceView _instanceView = new(FetchOutcome.NotFound);
 
@@ -95,7 +92,7 @@ public sealed partial class DatabaseGrain(
         {
             if (firstCreate)
             {
-                await state.ClearStateAsync();
+                await Driver.WriteAsync(state.ClearStateAsync);
                 state.State = new DatabaseState();
             }
             else
