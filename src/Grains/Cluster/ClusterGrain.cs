@@ -11,8 +11,9 @@ using OnDemand.Grains.Pipelines;
 namespace OnDemand.Grains.Cluster;
 
 /// <summary>
-/// A dedicated cluster instance. This file takes the OSB requests: each decides from state, records its intent
-/// (status + operation) and returns; ClusterGrain.Operations.cs drives the recorded operation through Concourse.
+/// A dedicated cluster instance. This file carries out the OSB requests: ClusterDecisions says what each does in the
+/// current state; the grain records the intent (status + operation) and returns. ClusterGrain.Driver.cs drives the
+/// recorded operation, ClusterGrain.Steps.cs is each step against Concourse.
 /// </summary>
 // The state name must be unique across grain types: the ADO.NET provider keys rows by state name and grain key only,
 // so a ClusterGrain and a DatabaseGrain with the same id and the same state name would share (and corrupt) one row.
