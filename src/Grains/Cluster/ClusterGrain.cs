@@ -168,6 +168,9 @@ public sealed partial class ClusterGrain(
             S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
     }
 
+    /// <summary>The last pipeline that rendered and validated, in memory only.</summary>
+    private (ServicePlan Plan, InstanceSpec Spec, InstanceContext Context, RenderedPipeline Pipeline)? _lastRender;
+
     private List<string> AcceptedPlanIds => ClusterDecisions.AcceptedPlanIds(S);
 
     private string DisplayName => ClusterDecisions.DisplayName(S, InstanceId);
@@ -175,6 +178,12 @@ public sealed partial class ClusterGrain(
     /// <returns>null when the pipeline renders and validates; otherwise a description for the user.</returns>
     private string? TryRender(ServiceOffering service, ServicePlan plan, InstanceSpec spec, InstanceContext context, out RenderedPipeline? rendered)
     {
+        // The accept-time check rendered exactly this a moment ago: the first tick reuses it rather than render again.
+        if (_lastRender is { } last && last.Plan == plan && last.Context == context && last.Spec.SameAs(spec))
+        {
+            rendered = last.Pipeline;
+            return null;
+        }
         rendered = null;
         try
         {
@@ -191,7 +200,11 @@ public sealed partial class ClusterGrain(
             return $"the broker's pipeline template for plan {plan.Name} is unusable ({e.Message}); contact the platform operators";
         }
         var errors = PipelineValidator.Validate(JsonNode.Parse(rendered.ConfigJson)!);
-        if (errors.Count == 0) return null;
+        if (errors.Count == 0)
+        {
+            _lastRender = (plan, spec, context, rendered);
+            return null;
+        }
         logger.LogError("Pipeline template {Template} for plan {Plan} renders an invalid pipeline: {Errors}", service.Pipeline.TemplatePath, plan.Name, errors);
         rendered = null;
         return $"the broker's pipeline template for plan {plan.Name} is invalid ({string.Join("; ", errors)}); contact the platform operators";
