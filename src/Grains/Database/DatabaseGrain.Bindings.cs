@@ -14,27 +14,9 @@ public sealed partial class DatabaseGrain
 {
     public async Task<BindResult> Bind(string bindingId, BindRequest request)
     {
-        var existing = S.Bindings.Find(b => b.Id == bindingId);
-        if (existing is not null)
-        {
-            if (existing.ServiceId != request.ServiceId || existing.PlanId != request.PlanId || existing.AppGuid != request.AppGuid
-                || !JsonNode.DeepEquals(JsonNode.Parse(existing.ParametersJson), JsonNode.Parse(request.ParametersJson)))
-                return new BindResult(BindOutcome.Conflict, Description: $"binding {bindingId} already exists with other attributes");
-            if (!existing.Pending) return new BindResult(BindOutcome.Exists, secrets.Unprotect(existing.ProtectedCredentials));
-        }
-        switch (S.Status)
-        {
-            case DatabaseStatus.None or DatabaseStatus.Deleted:
-                return new(BindOutcome.BadRequest, Description: $"service instance {InstanceId} does not exist");
-            case DatabaseStatus.Creating:
-                return new(BindOutcome.Busy, Description: $"database is still being created: {S.Operation!.Description}");
-            case DatabaseStatus.Deleting:
-                return new(BindOutcome.Busy, Description: "database is being deleted");
-            case DatabaseStatus.Failed when S.FailedOperation == OperationKind.Create:
-                return new(BindOutcome.BadRequest, Description: "this database failed to be created; delete it and create it again");
-        }
-        if (request.ServiceId != S.Spec!.ServiceId || request.PlanId != S.Spec.PlanId)
-            return new(BindOutcome.BadRequest, Description: catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
+        var decision = DatabaseDecisions.BeforeBind(S, InstanceId, bindingId, request, catalog, b => secrets.Unprotect(b.ProtectedCredentials));
+        if (decision.Answer is { } answer) return answer;
+        var existing = decision.Pending;
 
         // Intent first: the binding is on record before its account exists, so an unbind after a crash or a lost
         // answer still finds it and has the cluster drop the account.

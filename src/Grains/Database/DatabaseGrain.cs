@@ -36,30 +36,9 @@ public sealed partial class DatabaseGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
-        switch (S.Status)
-        {
-            case DatabaseStatus.None or DatabaseStatus.Deleted:
-                break;
-            case DatabaseStatus.Creating:
-                return IsSame(request) ? OperationResult.InProgress(S.Operation!.Id) : Conflict();
-            case DatabaseStatus.Ready:
-                return IsSame(request) ? OperationResult.AlreadyExists : Conflict();
-            case DatabaseStatus.Failed when S.FailedOperation == OperationKind.Create:
-                return OperationResult.Conflict($"service instance {InstanceId} exists but its creation failed; delete it and create it again");
-            default:
-                return OperationResult.Conflict($"service instance {InstanceId} is being deleted or failed to be deleted");
-        }
-
-        if (catalog.FindPlan(request.ServiceId, request.PlanId) is not var (service, plan) || plan.Kind != PlanKind.Database)
-            return OperationResult.BadRequest($"plan {request.PlanId} is not a database plan of service {request.ServiceId}");
-        if (request.MaintenanceInfoVersion is { } asked && asked != plan.MaintenanceInfoVersion)
-            return new(OperationOutcome.MaintenanceInfoConflict, null, $"maintenance_info.version {asked} is not the version plan {plan.Name} offers ({plan.MaintenanceInfoVersion})");
-
-        var parameters = JsonNode.Parse(request.ParametersJson) as JsonObject ?? [];
-        if (parameters["cluster"] is not JsonValue clusterValue || !clusterValue.TryGetValue<string>(out var clusterName) || clusterName.Length == 0)
-            return OperationResult.BadRequest($"name the cluster to create the database in: cf create-service {service.Name} {plan.Name} NAME -c '{{\"cluster\":\"<cluster name>\"}}'");
-        if (parameters.ContainsKey("cluster_org") || parameters.ContainsKey("cluster_space"))
-            return OperationResult.BadRequest("using a cluster of another org or space (cluster_org, cluster_space) is not supported yet; create the database in the cluster's own space");
+        var decision = DatabaseDecisions.BeforeCreate(S, InstanceId, request, catalog);
+        if (decision.Answer is { } answer) return answer;
+        var (service, plan, clusterName) = (decision.Service!, decision.Plan!, decision.ClusterName!);
 
         // One id, one instance: the cluster grain of this id is the authority on what the id names. A deleted
         // database keeps its id (its tombstone answers last_operation), so only a first create may give it back.
@@ -112,30 +91,20 @@ public sealed partial class DatabaseGrain(
 
     public async Task<OperationResult> Update(UpdateRequest request)
     {
-        if (S.Status is DatabaseStatus.None or DatabaseStatus.Deleted) return OperationResult.NotFound($"service instance {InstanceId} does not exist");
-        if (request.ServiceId != S.Spec!.ServiceId)
-            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
-        if (request.PlanId is { } planId && planId != S.Spec.PlanId)
-            return new(OperationOutcome.PlanChangeNotSupported, null, "a database's plan cannot be changed: create a database of the new plan and move the data");
-        if (request.ParametersJson is { } changes && JsonNode.Parse(changes) is JsonObject { Count: > 0 })
-            return OperationResult.BadRequest("a database's parameters cannot be changed; its cluster is chosen when it is created");
-        if (request.Context?.InstanceName is { } name && name != S.Context!.InstanceName)
+        var (result, renamed) = DatabaseDecisions.DecideUpdate(S, InstanceId, request, catalog);
+        if (renamed is not null)
         {
-            S.Context = S.Context with { InstanceName = name };
+            S.Context = renamed;
             await PersistAsync();
         }
-        return OperationResult.Completed;
+        return result;
     }
 
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
-        if (S.Status is DatabaseStatus.None or DatabaseStatus.Deleted) return OperationResult.Gone;
-        if (request.ServiceId != S.Spec!.ServiceId || request.PlanId != S.Spec.PlanId)
-            return OperationResult.BadRequest(catalog.WrongIds(InstanceId, request.ServiceId, request.PlanId, S.Spec.ServiceId, S.Spec.PlanId, ownerIsDatabase: true));
-        if (S.Status == DatabaseStatus.Deleting) return OperationResult.InProgress(S.Operation!.Id);
-
+        if (DatabaseDecisions.BeforeDelete(S, InstanceId, request, catalog) is { } answer) return answer;
         // A delete during creation (orphan mitigation) supersedes it: the cluster drops whatever exists.
-        var plan = catalog.FindPlan(S.Spec.ServiceId, S.Spec.PlanId)?.Plan;
+        var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
         S.Status = DatabaseStatus.Deleting;
         S.Operation = NewOperation(OperationKind.Delete, plan, $"deleting database from cluster '{S.ClusterName}'");
         await PersistAsync();
@@ -173,12 +142,4 @@ public sealed partial class DatabaseGrain(
         var clusterPlan = service.Plans.FirstOrDefault(p => p.Kind == PlanKind.Cluster)?.Name ?? "<cluster plan>";
         return $"no cluster named '{clusterName}' in this space: create one first (cf create-service {service.Name} {clusterPlan} {clusterName}) or check its name with cf services";
     }
-
-    private bool IsSame(ProvisionRequest request) =>
-        S.Spec is { } spec && spec.ServiceId == request.ServiceId && spec.PlanId == request.PlanId
-        && S.Context!.SpaceGuid == request.Context.SpaceGuid
-        && JsonNode.DeepEquals(spec.Parameters(), JsonNode.Parse(request.ParametersJson));
-
-    private OperationResult Conflict() =>
-        OperationResult.Conflict($"service instance {InstanceId} already exists with a different service, plan, space or parameters");
 }
