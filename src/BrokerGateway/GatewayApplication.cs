@@ -71,6 +71,11 @@ public static class GatewayApplication
             {
                 await next(context);
             }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                // The request itself is unreadable (framing, size): the client's problem, and nothing was done.
+                await OsbError.BadRequest($"the request could not be read: {e.Message}").ExecuteAsync(context);
+            }
             catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {
                 await BackendUnavailable(context, e);
