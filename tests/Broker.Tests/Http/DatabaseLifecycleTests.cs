@@ -49,15 +49,7 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         Assert.Equal(HttpStatusCode.Created, bound.Status);
         var credentials = bound.Body!["credentials"]!;
         foreach (var key in new[] { "uri", "hostname", "port", "name", "username", "password", "jdbcUrl" }) Assert.NotNull(credentials[key]);
-        await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
-        {
-            Host = credentials["hostname"]!.GetValue<string>(),
-            Port = credentials["port"]!.GetValue<int>(),
-            Database = credentials["name"]!.GetValue<string>(),
-            Username = credentials["username"]!.GetValue<string>(),
-            Password = credentials["password"]!.GetValue<string>(),
-            Pooling = false,
-        }.ConnectionString))
+        await using (var connection = PgSession.Connect(credentials))
         {
             await connection.OpenAsync();
             await using var create = new NpgsqlCommand("CREATE TABLE customers (id int primary key, name text); INSERT INTO customers VALUES (1, 'ada');", connection);
