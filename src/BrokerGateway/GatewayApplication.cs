@@ -45,10 +45,9 @@ public static class GatewayApplication
             // How soon a gateway learns of silos that joined or left (a restarted silo, a scale-out).
             // A silo that was killed is dropped at once when its connection breaks; this is for silos that joined.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:GatewayListRefreshPeriod", TimeSpan.FromSeconds(5)));
-            // How long a request waits for a grain before it answers 503 ("may or may not have been applied"). Longer
-            // than a silo's death declaration (about 5 s, docs/scaling-out.md), so a request caught by a failover is
-            // answered once the grain moved rather than failing; short enough that no client waits for long.
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(10)));
+            // How long a request waits for a grain before it answers 503 ("may or may not have been applied"): the
+            // longest any request waits when a silo dies (one in flight to it gets no answer at all), docs/scaling-out.md.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(5)));
             // No session state to reset between membership queries (see the silo): no DISCARD ALL round trip.
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString; });
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.

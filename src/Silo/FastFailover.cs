@@ -12,8 +12,11 @@ public static class FastFailover
     /// <summary>A grain-to-grain call that gets no answer fails after this (Orleans' default).</summary>
     public static readonly TimeSpan SiloResponseTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>HostOptions.ShutdownTimeout: the longest a silo takes to stop on SIGTERM, PostgreSQL up or not.</summary>
-    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// HostOptions.ShutdownTimeout: the graceful part of a stop (grains deactivate and save). The process ends at most
+    /// <see cref="ShutdownWatchdog.DefaultGrace"/> later, PostgreSQL up or not.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
     public static void Apply(ClusterMembershipOptions o)
     {

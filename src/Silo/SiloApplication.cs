@@ -36,8 +36,8 @@ public static class SiloApplication
             .Enrich.WithProperty("Component", "silo")
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
-        // Graceful shutdown is bounded, even when PostgreSQL (membership, grain state) is unreachable: once this
-        // expires, the host cancels the stop and Orleans finishes without waiting for the membership table.
+        // The graceful part of a stop: then the host cancels it and Orleans stops deactivating grains. The process
+        // itself ends at most Orleans:ShutdownGrace later, even when PostgreSQL is unreachable (ShutdownWatchdog).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
         builder.Services.AddDataProtection()
