@@ -94,7 +94,7 @@ supervise() {
   (
     trap - EXIT
     child=""
-    stop() { trap - TERM INT; [[ -n $child ]] && kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0; }
+    stop() { trap "" TERM INT; [[ -n $child ]] && kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0; }
     trap stop TERM INT
     while true; do
       "$@" >>"$LOG_DIR/$name.log" 2>&1 &
@@ -102,6 +102,7 @@ supervise() {
       echo "$child" >"$RUN_DIR/$name.pid"
       code=0; wait "$child" || code=$?
       child=""
+      sleep 0.5   # Ctrl-C reaches every process at once: let run.sh mark the stop first
       [[ -e $RUN_DIR/stopping ]] && exit 0
       if [[ $RESTART != 1 ]]; then
         printf '\033[1;31m==> %s exited (code %s); not restarted (RESTART=%s): stop with Ctrl-C and run again\033[0m\n' "$name" "$code" "$RESTART"
