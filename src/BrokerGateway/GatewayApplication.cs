@@ -33,6 +33,8 @@ public static class GatewayApplication
             .Enrich.WithProperty("Component", "gateway")
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] gateway {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
+        // Stop (drain requests, close the Orleans client) in bounded time, even when no silo or PostgreSQL answers.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", TimeSpan.FromSeconds(15)));
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -41,9 +43,11 @@ public static class GatewayApplication
                 o.ServiceId = configuration["Orleans:ServiceId"] ?? "ondemand-broker";
             });
             // How soon a gateway learns of silos that joined or left (a restarted silo, a scale-out).
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:GatewayListRefreshPeriod", TimeSpan.FromSeconds(10)));
-            // How long a request waits for a grain before it answers 503 ("may or may not have been applied").
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(30)));
+            // A silo that was killed is dropped at once when its connection breaks; this is for silos that joined.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:GatewayListRefreshPeriod", TimeSpan.FromSeconds(5)));
+            // How long a request waits for a grain before it answers 503 ("may or may not have been applied"): the
+            // longest any request waits when a silo dies (one in flight to it gets no answer at all), docs/scaling-out.md.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(5)));
             // No session state to reset between membership queries (see the silo): no DISCARD ALL round trip.
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString; });
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.

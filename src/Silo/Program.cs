@@ -7,5 +7,6 @@ WebApplication silo;
 try { silo = SiloApplication.Build(args); }
 catch (Exception e) when (e is ArgumentException or InvalidOperationException or OnDemand.Grains.Interfaces.Catalog.CatalogException or FormatException)
 { Console.Error.WriteLine($"OnDemand.Silo: cannot start: {e.Message}"); return 2; }
+ShutdownWatchdog.Arm(silo);
 await silo.RunAsync();
 return 0;

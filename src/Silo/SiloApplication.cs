@@ -36,6 +36,9 @@ public static class SiloApplication
             .Enrich.WithProperty("Component", "silo")
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] silo {SourceContext}: {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
+        // The graceful part of a stop: then the host cancels it and Orleans stops deactivating grains. The process
+        // itself ends at most Orleans:ShutdownGrace later, even when PostgreSQL is unreachable (ShutdownWatchdog).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
@@ -43,8 +46,12 @@ public static class SiloApplication
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
-            // Failure detection is tunable per deployment (Orleans:Membership:ProbeTimeout, NumVotesForDeathDeclaration, ...).
+            // Failure detection: defaults tuned to declare a killed silo dead in seconds (docs/scaling-out.md), each one
+            // overridable per deployment (Orleans:Membership:ProbeTimeout, NumVotesForDeathDeclaration, ...).
+            silo.Configure<ClusterMembershipOptions>(FastFailover.Apply);
             silo.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+            // How long a grain-to-grain call waits for its answer (Orleans' default: 30 s).
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", FastFailover.SiloResponseTimeout));
             silo.ConfigureEndpoints(settings.AdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: settings.ListenOnAnyHostAddress);
             // Orleans' queries leave no session state behind, so a pooled connection need not be reset when it is
             // returned: Npgsql's DISCARD ALL would cost a round trip (and a transaction) per query.

@@ -38,7 +38,7 @@ public sealed class BrokerStack : IAsyncDisposable
     public IReadOnlyList<WebApplication> Silos => _silos;
     public IReadOnlyList<WebApplication> Gateways => _gateways;
 
-    /// <param name="settings">configuration overrides (e.g. "Lifecycle:PollInterval").</param>
+    /// <param name="settings">configuration overrides (e.g. "Lifecycle:PollInterval"); null removes the stack's own value.</param>
     public static async Task<BrokerStack> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, EmulatorOptions? emulator = null)
     {
         var name = "broker_" + Guid.NewGuid().ToString("N")[..12];
@@ -79,7 +79,10 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Orleans:GatewayListRefreshPeriod"] = "00:00:01",
         };
         foreach (var (key, value) in GrainSettings.For(concourse.Url)) all[key] = value;
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        // A null value removes a default of this stack (the application's own default applies).
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            if (value is null) all.Remove(key);
+            else all[key] = value;
 
         var stack = new BrokerStack(connectionString, concourse, all);
         await stack.StartSiloAsync();
