@@ -5,8 +5,8 @@ namespace OnDemand.BrokerGateway.Osb;
 
 /// <summary>
 /// The raw request body: read with a size bound, and checked for text no store or database can hold (NUL, a lone
-/// UTF-16 surrogate written as a \u escape) before it is parsed, so such text is a 400 naming the field rather than
-/// a failure deep inside a grain.
+/// UTF-16 surrogate written as a \u escape) and for a field given twice before it is parsed, so such input is a 400
+/// naming the field rather than a failure deep inside the broker.
 /// </summary>
 public static class RequestBody
 {
@@ -38,6 +38,9 @@ public static class RequestBody
         if (!System.Text.Unicode.Utf8.IsValid(json)) return "the request body is not valid UTF-8";
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         var path = new List<string>();
+        // The names seen in each open object (null for arrays): a name given twice is ambiguous, and JSON parsers
+        // disagree on which one wins.
+        var names = new Stack<HashSet<string>?>();
         string? property = null;
         try
         {
@@ -47,13 +50,17 @@ public static class RequestBody
                 {
                     case JsonTokenType.PropertyName:
                         property = reader.ValueIsEscaped ? Decode(ref reader, Where(path, null)) : reader.GetString();
+                        if (names.Count > 0 && names.Peek() is { } seen && !seen.Add(property!))
+                            throw new InvalidText($"{Where(path, property)} is given more than once; send each field once");
                         break;
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
                         path.Add(property ?? (path.Count == 0 ? "" : "[]"));
+                        names.Push(reader.TokenType == JsonTokenType.StartObject ? new HashSet<string>(StringComparer.Ordinal) : null);
                         property = null;
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
                         if (path.Count > 0) path.RemoveAt(path.Count - 1);
+                        if (names.Count > 0) names.Pop();
                         break;
                     case JsonTokenType.String:
                         if (reader.ValueIsEscaped) Decode(ref reader, Where(path, property));

@@ -187,6 +187,25 @@ public sealed class IntegrityTests(StackFixture fixture, PostgresFixture postgre
         Assert.Equal(HttpStatusCode.NotFound, (await Osb.LastOperationAsync(id)).Status);
     }
 
+    [Theory]
+    [InlineData("service_id")]
+    [InlineData("parameters.max_connections")]
+    [InlineData("context.instance_name")]
+    public async Task A_field_given_twice_is_a_400_naming_it_and_nothing_is_created(string field)
+    {
+        var id = Guid.NewGuid().ToString();
+        var body = field switch
+        {
+            "service_id" => $$$"""{"service_id":"{{{Service}}}","service_id":"other","plan_id":"{{{Catalog.PgClusterSmall}}}","organization_guid":"o","space_guid":"s"}""",
+            "parameters.max_connections" => $$$"""{"service_id":"{{{Service}}}","plan_id":"{{{Catalog.PgClusterSmall}}}","organization_guid":"o","space_guid":"s","parameters":{"max_connections":20,"max_connections":30}}""",
+            _ => $$$"""{"service_id":"{{{Service}}}","plan_id":"{{{Catalog.PgClusterSmall}}}","organization_guid":"o","space_guid":"s","context":{"instance_name":"a","instance_name":"b"}}""",
+        };
+        var answer = await SendRawAsync(HttpMethod.Put, $"/v2/service_instances/{id}?accepts_incomplete=true", body);
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.Contains($"field '{field}' is given more than once", answer.Field("description"));
+        Assert.Equal(HttpStatusCode.NotFound, (await Osb.LastOperationAsync(id)).Status);
+    }
+
     // 8. No length limits on context strings.
     [Fact]
     public async Task Oversized_fields_and_bodies_are_400s_naming_what_is_too_long()
