@@ -12,7 +12,8 @@ namespace OnDemand.ConcourseEmulator;
 /// <list type="bullet">
 /// <item>a <c>deploy</c> build that would succeed resolves <c>((admin_username))</c> and <c>((admin_password))</c> from
 /// the fake CredHub as Concourse would (<c>/concourse/TEAM/PIPELINE/VAR</c>, then <c>/concourse/TEAM/VAR</c>) and
-/// creates that role <c>LOGIN CREATEDB CREATEROLE</c> (or sets its password if it exists). Missing credentials fail
+/// creates that role <c>LOGIN CREATEDB CREATEROLE</c> (or sets its password if it exists) and grants it CONNECT on
+/// the connection's database (the admin database; PUBLIC may have lost it). Missing credentials fail
 /// the build, as a real deploy would; so does a database error.</item>
 /// <item>a <c>delete</c> build that would succeed drops what the admin role brought: the databases owned by it or by
 /// the roles related to it through a grant (granted to it, or granted by it: <c>pg_auth_members</c>), those roles,
@@ -157,6 +158,14 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                 {
                     // Created or dropped by someone else meanwhile: look again.
                 }
+            }
+            // The admin works from the maintenance database (the catalog's admin_database), which PUBLIC may not be
+            // allowed to connect to (scripts/postgres.sh revokes it, so binding logins stay in their own databases):
+            // grant it by name, as a real deployment's setup would.
+            var grant = await ScalarAsync<string>(connection, "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1::text)", role);
+            await using (var command = new NpgsqlCommand(grant, connection))
+            {
+                await command.ExecuteNonQueryAsync(_stopping);
             }
             _deployedAdmins[(build.Team, build.Pipeline)] = role;
             _logger.LogInformation("Emulated deploy {Team}/{Pipeline} build {BuildId}: admin role '{Role}' {Action} (LOGIN CREATEDB CREATEROLE)",
