@@ -32,6 +32,13 @@ public sealed partial class LocalRun : IAsyncDisposable
     public int SiloPort { get; } = FreePort.Next();
     public int SiloGatewayPort { get; } = FreePort.Next();
 
+    /// <summary>The configuration this test assembly was built in (Debug, Release): run.sh runs the same.</summary>
+    public static string Configuration { get; } =
+        ConfigurationRegex().Match(AppContext.BaseDirectory) is { Success: true } m ? m.Groups[1].Value : "Debug";
+
+    /// <summary>A project's built dll under this repository, in <see cref="Configuration"/>.</summary>
+    public static string Built(string project, string dll) => Path.Combine(RepositoryPaths.Root, project, "bin", Configuration, "net10.0", dll);
+
     public IReadOnlyList<int> Ports => [Port, PgPort, SiloHttpPort, EmulatorPort, SiloPort, SiloGatewayPort];
 
     /// <summary>pid of the run.sh started last.</summary>
@@ -60,7 +67,6 @@ public sealed partial class LocalRun : IAsyncDisposable
     /// <summary>Starts <c>./run.sh &amp;</c> from a non-interactive bash, which leaves it with SIGINT ignored.</summary>
     public async Task StartInBackgroundAsync(int run)
     {
-        var configuration = ConfigurationRegex().Match(AppContext.BaseDirectory) is { Success: true } m ? m.Groups[1].Value : "Debug";
         var start = new ProcessStartInfo("bash", ["-c", "./run.sh >\"$RUN_OUTPUT\" 2>&1 </dev/null & echo $!"])
         {
             WorkingDirectory = Checkout,
@@ -72,7 +78,7 @@ public sealed partial class LocalRun : IAsyncDisposable
             ["RUN_OUTPUT"] = OutputFile(run),
             ["DATA_DIR"] = DataDir,
             ["BUILD"] = "0",
-            ["CONFIGURATION"] = configuration,
+            ["CONFIGURATION"] = Configuration,
             ["BIN_ROOT"] = RepositoryPaths.Root,
             ["PORT"] = Port.ToString(),
             ["PG_PORT"] = PgPort.ToString(),
