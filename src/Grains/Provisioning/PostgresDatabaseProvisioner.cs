@@ -18,6 +18,11 @@ namespace OnDemand.Grains.Provisioning;
 /// <list type="bullet">
 /// <item>a NOLOGIN role <c>db_owner</c> owns the database (and so, on PostgreSQL 15+, its <c>public</c> schema through
 /// <c>pg_database_owner</c>); CONNECT is revoked from PUBLIC, so only its members get in;</item>
+/// <item>a binding login can therefore connect to its own database and to no other database of the broker's. The
+/// databases the cluster was deployed with (<c>postgres</c>, <c>template1</c>) belong to the superuser, so this admin
+/// cannot revoke PUBLIC's CONNECT there: the cluster's deployment must (run.sh's local server does,
+/// <c>scripts/postgres.sh</c>). Each new binding login that could still connect to such a database is reported in a
+/// warning naming them;</item>
 /// <item>every binding account is a LOGIN member of <c>db_owner</c> (INHERIT) whose sessions in <c>db</c> start with
 /// <c>SET ROLE db_owner</c> (<c>ALTER ROLE … IN DATABASE db SET role</c>): whatever an app creates is owned by
 /// <c>db_owner</c>, so every binding sees and can alter every table, and unbinding one app leaves the data of the others
@@ -195,6 +200,12 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
                 break;
             }
 
+            var reachable = await OtherDatabasesReachableAsync(connection, username, databaseName, ct);
+            if (reachable.Count > 0)
+            {
+                Log.LoginReachesOtherDatabases(_logger, username, admin.Host, admin.Port, string.Join(", ", reachable));
+            }
+
             return Credentials(admin, databaseName, username, password);
         }, cancellationToken, hideServerError: true);
     }
@@ -353,6 +364,23 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             accounts.Add(reader.GetString(0));
         }
         return accounts;
+    }
+
+    /// <summary>Databases other than its own that <paramref name="username"/> may connect to (through PUBLIC, mostly).</summary>
+    private static async Task<List<string>> OtherDatabasesReachableAsync(NpgsqlConnection connection, string username, string databaseName, CancellationToken ct)
+    {
+        await using var command = Command(connection, """
+            SELECT datname::text FROM pg_database
+            WHERE datallowconn AND datname <> $2 AND has_database_privilege($1, oid, 'CONNECT')
+            ORDER BY 1
+            """, username, databaseName);
+        var databases = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            databases.Add(reader.GetString(0));
+        }
+        return databases;
     }
 
     private static async Task EnsureOwnerRoleAsync(ClusterAdminEndpoint admin, NpgsqlConnection connection, string owner, CancellationToken ct)
@@ -669,6 +697,10 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Dropped PostgreSQL database {Database} and {Accounts} account(s) on {Host}:{Port}")]
         public static partial void DatabaseDropped(ILogger logger, string database, int accounts, string host, int port);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL user {Username} on {Host}:{Port} can also connect to database(s) {Databases} " +
+            "(PUBLIC has CONNECT there; never to another binding's database): the cluster's deployment should REVOKE CONNECT ON DATABASE ... FROM PUBLIC on them")]
+        public static partial void LoginReachesOtherDatabases(ILogger logger, string username, string host, int port, string databases);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL provisioning failed (transient: {Transient}): {Reason}")]
         public static partial void Failed(ILogger logger, bool transient, string reason);

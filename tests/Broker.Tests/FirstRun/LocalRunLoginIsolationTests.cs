@@ -76,7 +76,8 @@ public sealed class LocalRunLoginIsolationTests : IAsyncLifetime
         }
 
         // Each admin provisions a database with a binding, through the broker's provisioner.
-        var provisioner = new PostgresDatabaseProvisioner();
+        var logger = new ListLogger<PostgresDatabaseProvisioner>();
+        var provisioner = new PostgresDatabaseProvisioner(logger);
         var bindings = new List<DatabaseCredentials>();
         foreach (var (admin, password, database) in new[] { (oldAdmin, "old-pw", "db_old"), (newAdmin, "new-pw", "db_new") })
         {
@@ -96,6 +97,8 @@ public sealed class LocalRunLoginIsolationTests : IAsyncLifetime
                 Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
             }
         }
+        // Nothing open to PUBLIC is left, so the provisioner has nothing to warn about.
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("can also connect", StringComparison.Ordinal));
     }
 
     private string ConnectionString(string user, string password, string database) => new NpgsqlConnectionStringBuilder
