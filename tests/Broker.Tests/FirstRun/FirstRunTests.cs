@@ -13,8 +13,8 @@ namespace OnDemand.Tests.FirstRun;
 /// </summary>
 public sealed partial class FirstRunTests
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(45);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task A_checkout_in_a_0700_folder_runs_in_the_background_stops_on_SIGINT_and_TERM_and_restarts_with_its_state_and_new_logs()
