@@ -32,6 +32,7 @@ public sealed partial class ClusterGrain
                 ServiceId = request.ServiceId,
                 State = "registered",
                 DatabaseName = DatabaseNames.Database(request.DatabaseId),
+                Context = request.DatabaseContext,
             });
             await PersistAsync();
             logger.LogInformation("Cluster {InstanceId}: database {DatabaseId} registered", InstanceId, request.DatabaseId);

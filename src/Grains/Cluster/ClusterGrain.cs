@@ -165,7 +165,7 @@ public sealed partial class ClusterGrain(
             InstanceId, S.Status, S.Spec.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion, S.Context,
             S.Pipeline.Name, concourse.PipelineWebUrl(S.Pipeline.Name),
             operations.Reverse().ToList(),
-            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
+            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count, c.Context)).ToList()));
     }
 
     /// <summary>The last pipeline that rendered and validated, in memory only.</summary>

@@ -70,6 +70,10 @@ public sealed partial class OutboundHttpClient : IDisposable
                 handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
                 handler.ConnectTimeout = settings.Timeout;
                 handler.UseCookies = false;
+                if (settings.SkipCertificateValidation)
+                {
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+                }
             })
             .Build();
     }
