@@ -10,7 +10,11 @@ public sealed class CloudFoundryApiTests
     private static CloudFoundryApi Client(FakeCloudFoundryApi cf, string? uaaUrl = null, string roles = "space_developer") => new(
         Options.Create(new CloudFoundrySettings
         {
-            ApiUrl = cf.ApiUrl, ClientId = FakeCloudFoundryApi.ClientId, ClientSecret = cf.ClientSecret, UaaUrl = uaaUrl, AllowedRoles = roles,
+            ApiUrl = cf.ApiUrl,
+            ClientId = FakeCloudFoundryApi.ClientId,
+            ClientSecret = cf.ClientSecret,
+            UaaUrl = uaaUrl,
+            AllowedRoles = roles,
             RetryDelay = TimeSpan.Zero,
         }),
         cf.Clock, NullLogger<CloudFoundryApi>.Instance);

@@ -44,7 +44,10 @@ public sealed class ClusterSharingTests(SharingFixture fixture) : IClassFixture<
         var byNames = await CreatedAsync(user, SharingFixture.Shared(clusterName));
         var byGuids = await CreatedAsync(user, new JsonObject
         {
-            ["cluster"] = cluster, ["cluster_org"] = fixture.ClusterOrg, ["cluster_space"] = fixture.ClusterSpace, ["cluster-space"] = fixture.ClusterSpace,
+            ["cluster"] = cluster,
+            ["cluster_org"] = fixture.ClusterOrg,
+            ["cluster_space"] = fixture.ClusterSpace,
+            ["cluster-space"] = fixture.ClusterSpace,
         });
         foreach (var id in new[] { byNames, byGuids })
         {

@@ -87,7 +87,7 @@ public sealed class SharingFixture(PostgresFixture postgres) : IAsyncLifetime
 
     private static JsonObject Body(string planId, string name, JsonObject? parameters, string org, string orgName, string space, string spaceName)
     {
-        var body = OsbClient.ProvisionBody(Service, planId, parameters, instanceName: name, spaceGuid: space);
+        var body = OsbClient.ProvisionBody(Service, planId, (JsonObject?)parameters?.DeepClone(), instanceName: name, spaceGuid: space);
         body["organization_guid"] = org;
         var context = body["context"]!.AsObject();
         context["organization_guid"] = org;
