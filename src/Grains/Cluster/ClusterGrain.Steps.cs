@@ -259,7 +259,4 @@ public sealed partial class ClusterGrain
         OperationStep.DestroyPipeline => "destroy",
         _ => "act on",
     };
-
-    private static string FormatDuration(TimeSpan duration) =>
-        duration.TotalHours >= 1 ? $"{duration.TotalHours:0.#} hours" : duration.TotalMinutes >= 1 ? $"{duration.TotalMinutes:0} minutes" : $"{duration.TotalSeconds:0} seconds";
 }

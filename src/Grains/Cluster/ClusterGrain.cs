@@ -49,6 +49,10 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
+        // A database create that died between reserving this id and recording its intent left a reservation nothing
+        // holds: it is given back, so the id is not lost to both kinds (docs/crash-consistency.md, rule 12).
+        if (S.ReservedForDatabase && S.Status == ClusterStatus.None && !await GrainFactory.GetGrain<IDatabaseGrain>(InstanceId).HoldsInstanceId())
+            await ReleaseDatabaseReservation();
         if (ClusterDecisions.BeforeCreate(S, InstanceId, request) is { } answer) return answer;
         if (catalog.FindPlan(request.ServiceId, request.PlanId) is not var (service, plan) || plan.Kind != PlanKind.Cluster)
             return OperationResult.BadRequest($"plan {request.PlanId} is not a cluster plan of service {request.ServiceId}");

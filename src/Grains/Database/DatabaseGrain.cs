@@ -34,7 +34,25 @@ public sealed partial class DatabaseGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>A create is between its reservation of the id and its recorded intent (see <see cref="HoldsInstanceId"/>).</summary>
+    private bool _creating;
+
+    public Task<bool> HoldsInstanceId() => Task.FromResult(_creating || S.Status != DatabaseStatus.None);
+
     public async Task<OperationResult> Provision(ProvisionRequest request)
+    {
+        _creating = true;
+        try
+        {
+            return await CreateAsync(request);
+        }
+        finally
+        {
+            _creating = false;
+        }
+    }
+
+    private async Task<OperationResult> CreateAsync(ProvisionRequest request)
     {
         var decision = DatabaseDecisions.BeforeCreate(S, InstanceId, request, catalog);
         if (decision.Answer is { } answer) return answer;
