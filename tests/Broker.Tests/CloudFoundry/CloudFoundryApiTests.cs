@@ -64,4 +64,21 @@ public sealed class CloudFoundryApiTests
         cf.Grant(user, "space_manager", spaceGuid: space);
         Assert.True(await api.HasSpaceRoleAsync(user, space, ["space_developer", "space_manager"], default));
     }
+
+    [Fact]
+    public async Task An_api_url_that_is_not_the_cloud_foundry_api_is_refused_naming_the_setting()
+    {
+        await using var cf = await FakeCloudFoundryApi.StartAsync(new ManualClock());
+        using var api = new CloudFoundryApi(Options.Create(new CloudFoundrySettings
+        {
+            ApiUrl = cf.ApiUrl + "/not-the-api",
+            ClientId = FakeCloudFoundryApi.ClientId,
+            ClientSecret = cf.ClientSecret,
+            UaaUrl = cf.ApiUrl + "/uaa",
+            RetryDelay = TimeSpan.Zero,
+        }), cf.Clock, NullLogger<CloudFoundryApi>.Instance);
+        var error = await Assert.ThrowsAsync<CloudFoundryRefusedException>(() => api.FindOrganizationAsync("my-org", default));
+        Assert.Equal($"Cloud Foundry API GET /v3/organizations answered 404 CF-NotFound: Unknown request: CloudFoundry__ApiUrl must be the Cloud Foundry API ({cf.ApiUrl}/not-the-api)",
+            error.Message);
+    }
 }
