@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using Flurl.Http;
 using Flurl.Http.Configuration;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OnDemand.Grains.Http;

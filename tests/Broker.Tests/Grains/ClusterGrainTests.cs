@@ -123,4 +123,25 @@ public sealed class ClusterGrainTests(GrainClusterFixture fixture) : IClassFixtu
         Assert.False(await database.HoldsInstanceId());
         Assert.Equal(OperationOutcome.Accepted, (await Grain(id).Provision(Create())).Outcome);
     }
+
+    [Fact]
+    public async Task A_create_reads_its_pipeline_config_only_after_setting_it_and_copes_with_one_that_exists_already()
+    {
+        var id = Guid.NewGuid().ToString();
+        var configReads = $"/pipelines/ondemand-{id}/config";
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(id).Provision(Create())).Outcome);
+        Assert.Equal(LastOperationState.Succeeded, (await WaitAsync(Grain(id))).State);
+        Assert.Equal(1, fixture.Concourse.Faults.CountRequests("GET", configReads)); // the version the PUT wrote
+
+        // A pipeline of that name set by someone else first: the version-less PUT is refused, the retry reads, then sets.
+        var taken = Guid.NewGuid().ToString();
+        using (var concourse = new OnDemand.Grains.Concourse.ConcourseClient(new OnDemand.Grains.Concourse.ConcourseOptions
+        { Url = fixture.Concourse.Url.ToString(), Username = "admin", Password = "admin", Team = "main" }))
+        {
+            await concourse.SetPipelineConfigAsync($"ondemand-{taken}", """{"jobs":[{"name":"other","plan":[{"task":"t","config":{"platform":"linux","image_resource":{"type":"registry-image","source":{"repository":"busybox"}},"run":{"path":"true"}}}]}]}""", null, TestContext.Current.CancellationToken);
+        }
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(taken).Provision(Create())).Outcome);
+        Assert.Equal(LastOperationState.Succeeded, (await WaitAsync(Grain(taken))).State);
+        Assert.Contains(fixture.Concourse.Faults.RequestLog, entry => entry.Method == "PUT" && entry.Path.EndsWith($"ondemand-{taken}/config") && entry.StatusCode == 500);
+    }
 }
