@@ -31,6 +31,7 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
     public const string CredHubPathPrefix = "/concourse";
 
     private const int MaxIdentifierBytes = 63;
+    private static readonly SemaphoreSlim GrantGate = new(1, 1);
     private static readonly Task<string?> KeepOutcome = Task.FromResult<string?>(null);
     private static readonly Task<string?> Fail = Task.FromResult<string?>(BuildStatus.Failed);
 
@@ -161,11 +162,24 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
             }
             // The admin works from the maintenance database (the catalog's admin_database), which PUBLIC may not be
             // allowed to connect to (scripts/postgres.sh revokes it, so binding logins stay in their own databases):
-            // grant it by name, as a real deployment's setup would.
-            var grant = await ScalarAsync<string>(connection, "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1::text)", role);
-            await using (var command = new NpgsqlCommand(grant, connection))
+            // then grant it by name, as a real deployment's setup would. One grant at a time: concurrent GRANTs on one
+            // database fail with "tuple concurrently updated".
+            await GrantGate.WaitAsync(_stopping);
+            try
             {
-                await command.ExecuteNonQueryAsync(_stopping);
+                var grant = await ScalarAsync<string>(connection, """
+                    SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1::text)
+                    WHERE NOT has_database_privilege($1::text, current_database(), 'CONNECT')
+                    """, role);
+                if (grant is not null)
+                {
+                    await using var command = new NpgsqlCommand(grant, connection);
+                    await command.ExecuteNonQueryAsync(_stopping);
+                }
+            }
+            finally
+            {
+                GrantGate.Release();
             }
             _deployedAdmins[(build.Team, build.Pipeline)] = role;
             _logger.LogInformation("Emulated deploy {Team}/{Pipeline} build {BuildId}: admin role '{Role}' {Action} (LOGIN CREATEDB CREATEROLE)",
