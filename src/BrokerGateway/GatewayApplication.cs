@@ -1,4 +1,5 @@
 using OnDemand.BrokerGateway.Dashboard;
+using OnDemand.BrokerGateway.Operator;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Catalog;
 using OnDemand.Grains.Hosting;
@@ -62,6 +63,7 @@ public static class GatewayApplication
         builder.Services.AddSingleton<CatalogDocument>();
         builder.Services.AddSingleton<ParameterSchemas>();
         builder.Services.AddSingleton<DashboardLinks>();
+        builder.Services.AddOperatorApi(configuration);
 
         var app = builder.Build();
         // Fail at start, not on the first request, when the catalog or a schema is unusable.
@@ -86,6 +88,7 @@ public static class GatewayApplication
             }
         });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbRequestLog>().UseMiddleware<OsbHeadersMiddleware>());
+        app.UseWhen(MaintenanceGate.Applies, gate => gate.UseMiddleware<MaintenanceGate>());
 
         var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
         app.MapGet("/v2/catalog", (HttpContext context) =>
@@ -97,6 +100,7 @@ public static class GatewayApplication
         app.MapInstanceEndpoints();
         app.MapBindingEndpoints();
         app.MapDashboardEndpoints();
+        app.MapOperatorEndpoints();
         app.MapGet("/health/live", () => Results.Text("ok"));
         app.MapGet("/health/ready", Ready);
         app.MapMetrics("/metrics");

@@ -124,6 +124,7 @@ public sealed partial class ClusterGrain
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
+        if (operation.Kind == OperationKind.Delete) await ReleaseFleetSlotAsync();
         await TrySyncNameIndexAsync();
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
         if (!NeedsDriving) await StopDrivingAsync();

@@ -59,6 +59,7 @@ public sealed partial class ClusterGrain(
         // Rendering is pure and fast: a template or value problem is refused now, before anything is recorded.
         if (TryRender(service, plan, spec, request.Context, out _) is { } renderError)
             return OperationResult.BadRequest(renderError);
+        if (await ClaimFleetSlotAsync(request, plan) is { } overQuota) return OperationResult.BadRequest(overQuota);
 
         var now = time.GetUtcNow();
         state.State = new ClusterState
@@ -115,7 +116,12 @@ public sealed partial class ClusterGrain(
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
         var decision = ClusterDecisions.DecideDelete(S, InstanceId, request, catalog, credentialStore.Enabled);
-        if (decision.Answer is { } answer) return answer;
+        if (decision.Answer is { } answer)
+        {
+            // A create whose slot was claimed but never recorded (lost before its state was written) frees it here.
+            if (answer.Outcome == OperationOutcome.Gone && S.Status == ClusterStatus.None) await ReleaseFleetSlotAsync();
+            return answer;
+        }
 
         var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
         var operation = NewOperation(OperationKind.Delete, plan, decision.FirstStep, request.RequestedBy, "deleting cluster");
