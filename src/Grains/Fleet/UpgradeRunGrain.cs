@@ -54,8 +54,11 @@ public sealed class UpgradeRunGrain(
             contexts[claim.InstanceId] = view.Context;
             items.Add(new UpgradeItem
             {
-                InstanceId = claim.InstanceId, ServiceId = view.ServiceId, PlanName = plan.Name,
-                FromVersion = view.MaintenanceInfoVersion, ToVersion = plan.MaintenanceInfoVersion,
+                InstanceId = claim.InstanceId,
+                ServiceId = view.ServiceId,
+                PlanName = plan.Name,
+                FromVersion = view.MaintenanceInfoVersion,
+                ToVersion = plan.MaintenanceInfoVersion,
             });
         }
         if (UpgradeDecisions.ChooseCanaries(items, contexts, request.Canaries, request.CanaryOrg) is { } refusal) return Refuse(refusal);

@@ -93,7 +93,7 @@ public sealed class QuotaTests(QuotaStackFixture fixture, PostgresFixture postgr
         var secondId = Guid.NewGuid().ToString();
         var second = await Osb.ProvisionAsync(secondId, PgSession.Database(clusterName, "second"));
         Assert.Equal(HttpStatusCode.BadRequest, second.Status);
-        Assert.Equal($"quota exceeded: databases per cluster is 1 and cluster {clusterName} already has 1; delete one, use another cluster or ask the platform operators to raise the quota",
+        Assert.Equal($"quota exceeded: databases per cluster is 1 and cluster '{clusterName}' already has 1; delete one, use another cluster or ask the platform operators to raise the quota",
             second.Field("description"));
         Assert.Equal(HttpStatusCode.NotFound, (await Osb.LastOperationAsync(secondId)).Status);
         Assert.Equal(1, (await Operator.GetAsync("/operator/quotas")).Body!["databases_per_cluster"]!.GetValue<int>());
