@@ -30,6 +30,8 @@ public static class OperatorEndpoints
         api.MapGet("/upgrades", async (IGrainFactory grains) => Json(200, UpgradeJson.Report(await Upgrades(grains).GetReport())));
         api.MapPost("/upgrades", StartUpgrade);
         api.MapPost("/upgrades/{command}", UpgradeCommand);
+        api.MapGet("/orphans", async (IGrainFactory grains) => Json(200, OrphanJson(await grains.GetGrain<IOrphanGrain>(0).Find())));
+        api.MapDelete("/orphans", DeleteOrphans);
     }
 
     private static IUpgradeRunGrain Upgrades(IGrainFactory grains) => grains.GetGrain<IUpgradeRunGrain>(0);
@@ -143,6 +145,28 @@ public static class OperatorEndpoints
     private static IResult CommandAnswer(UpgradeCommandResult result, int okStatus) => result.Accepted
         ? Json(okStatus, UpgradeJson.Report(result.Report))
         : new OsbError(StatusCodes.Status409Conflict, "Conflict", result.Refusal);
+
+    private static JsonObject OrphanJson(OrphanReport report) => new()
+    {
+        ["orphan_pipelines"] = new JsonArray(report.OrphanPipelines.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()),
+        ["missing_pipelines"] = new JsonArray(report.MissingPipelines.Select(m => (JsonNode)new JsonObject
+        {
+            ["instance_id"] = m.InstanceId,
+            ["pipeline"] = m.Pipeline,
+            ["status"] = m.Status.ToString(),
+        }).ToArray()),
+        ["confirm_token"] = report.ConfirmToken,
+    };
+
+    private static async Task<IResult> DeleteOrphans(HttpRequest request, IGrainFactory grains, OperatorAuth auth)
+    {
+        var token = request.Query["confirm"].ToString();
+        if (token.Length is 0 or > 100) return OsbError.BadRequest("confirm is required: the confirm_token of GET /operator/orphans");
+        var result = await grains.GetGrain<IOrphanGrain>(0).CleanUp(token, auth.Username);
+        return result.Refusal is { } refusal
+            ? new OsbError(StatusCodes.Status409Conflict, "Conflict", refusal)
+            : Json(200, new JsonObject { ["deleted"] = new JsonArray(result.Deleted.Select(p => (JsonNode)JsonValue.Create(p)!).ToArray()) });
+    }
 
     private static OsbError? ReadCount(JsonObject body, string name, int min, int max, int fallback, out int value)
     {
