@@ -51,6 +51,7 @@ public static class GatewayApplication
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(5)));
             // No session state to reset between membership queries (see the silo): no DISCARD ALL round trip.
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString; });
+            client.AddActivityPropagation();
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
@@ -103,6 +104,7 @@ public static class GatewayApplication
         app.MapOperatorEndpoints();
         app.MapGet("/health/live", () => Results.Text("ok"));
         app.MapGet("/health/ready", Ready);
+        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         return app;
     }

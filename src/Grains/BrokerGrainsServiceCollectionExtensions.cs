@@ -36,6 +36,7 @@ public static class BrokerGrainsServiceCollectionExtensions
         // The host provides Data Protection (the silo keeps its key ring in PostgreSQL).
         services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
         services.AddSingleton(TimeProvider.System);
+        services.AddHostedService<Telemetry.FleetMetricsService>();
         return services;
     }
 }

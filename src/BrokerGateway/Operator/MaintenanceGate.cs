@@ -25,6 +25,7 @@ public sealed class MaintenanceGate(RequestDelegate next, MaintenanceSwitch main
             await next(context);
             return;
         }
+        OnDemand.Grains.Telemetry.BrokerMetrics.Refused("maintenance");
         context.Response.Headers.RetryAfter = maintenance.RetryAfterSeconds(status).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await new OsbError(StatusCodes.Status422UnprocessableEntity, "MaintenanceMode", maintenance.Description(status)).ExecuteAsync(context);
     }

@@ -98,6 +98,7 @@ public sealed partial class ClusterGrain
             var delay = Driver.Backoff(operation.Attempts);
             operation.NextAttemptAt = now + delay;
             var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
+            RecordExternalError(e, "unavailable");
             operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
             logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
                 InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
@@ -105,10 +106,12 @@ public sealed partial class ClusterGrain
         }
         catch (ConcourseRejectedException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
         }
         catch (CredentialStoreException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
     }
@@ -124,6 +127,7 @@ public sealed partial class ClusterGrain
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
+        RecordFinished(operation, failure: null);
         if (operation.Kind == OperationKind.Delete) await ReleaseFleetSlotAsync();
         await TrySyncNameIndexAsync();
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
@@ -149,6 +153,7 @@ public sealed partial class ClusterGrain
             });
         }
         await PersistAsync();
+        RecordFinished(operation, description);
         logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
             InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
         if (!NeedsDriving) await StopDrivingAsync();
@@ -193,7 +198,7 @@ public sealed partial class ClusterGrain
             Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
             NextAttemptAt = now,
             RequestedBy = requestedBy,
-        };
+        }.Also(o => RecordStarted(o, plan));
     }
 
     private async Task PersistAsync()

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Fleet;
 using OnDemand.Grains.Interfaces.Fleet;
+using OnDemand.Grains.Telemetry;
 
 namespace OnDemand.Grains.Cluster;
 
@@ -35,4 +36,38 @@ public sealed partial class ClusterGrain
 
     private string? DatabaseQuotaRefusal(ChildDatabaseRequest request) =>
         QuotaDecisions.DatabaseRefusal(S.Children.Count, S.Children.Exists(c => c.InstanceId == request.DatabaseId), DisplayName, Quotas);
+}
+
+/// <summary>The cluster's operations in the domain metrics (Telemetry/BrokerMetrics).</summary>
+public sealed partial class ClusterGrain
+{
+    private string PlanLabel => catalog.FindPlan(S.Spec?.ServiceId, S.Spec?.PlanId)?.Plan.Name ?? "unknown";
+
+    private void RecordStarted(ClusterOperation operation, ServicePlan? plan) =>
+        BrokerMetrics.OperationStarted(InstanceId, operation.Kind, plan?.Name ?? PlanLabel, operation.Deadline);
+
+    private void RecordResumed()
+    {
+        if (S.Operation is { IsRunning: true } running) BrokerMetrics.OperationResumed(InstanceId, running.Kind, PlanLabel, running.Deadline);
+    }
+
+    private void RecordFinished(ClusterOperation operation, string? failure)
+    {
+        var duration = (operation.CompletedAt ?? time.GetUtcNow()) - operation.StartedAt;
+        if (failure is null) BrokerMetrics.OperationSucceeded(InstanceId, operation.Kind, PlanLabel, duration);
+        else BrokerMetrics.OperationFailed(InstanceId, operation.Kind, PlanLabel, failure, duration);
+    }
+
+    private static void RecordExternalError(Exception e, string kind) =>
+        BrokerMetrics.ExternalError(e is Credentials.CredentialStoreException ? "credhub" : "concourse", kind);
+}
+
+internal static class ObjectExtensions
+{
+    /// <summary>Runs an action on a freshly built object and hands it on (keeps builders one expression).</summary>
+    public static T Also<T>(this T value, Action<T> action)
+    {
+        action(value);
+        return value;
+    }
 }

@@ -42,6 +42,7 @@ public sealed partial class ClusterGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         RefreshViews();
+        RecordResumed();
         // Resume whatever the state says is in progress (docs/crash-consistency.md, rule 3).
         if (NeedsDriving) StartTimer(TimeSpan.Zero);
         return Task.CompletedTask;

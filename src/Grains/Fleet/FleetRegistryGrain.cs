@@ -18,7 +18,11 @@ public sealed class FleetRegistryGrain(
     public async Task<string?> ClaimCluster(ClusterClaim claim)
     {
         if (state.State.Clusters.ContainsKey(claim.InstanceId)) return null;
-        if (QuotaDecisions.ClusterRefusal(state.State.Clusters.Values, claim, quotas.Value) is { } refusal) return refusal;
+        if (QuotaDecisions.ClusterRefusal(state.State.Clusters.Values, claim, quotas.Value) is { } refusal)
+        {
+            Telemetry.BrokerMetrics.Refused("quota");
+            return refusal;
+        }
         state.State.Clusters[claim.InstanceId] = claim;
         await state.WriteStateAsync();
         return null;

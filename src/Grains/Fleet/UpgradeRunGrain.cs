@@ -197,7 +197,11 @@ public sealed class UpgradeRunGrain(
         return true;
     }
 
-    private Task WriteAsync() => Driver.WriteAsync(state.WriteStateAsync);
+    private async Task WriteAsync()
+    {
+        await Driver.WriteAsync(state.WriteStateAsync);
+        Telemetry.BrokerMetrics.SetUpgrade(UpgradeDecisions.Report(S));
+    }
 
     private UpgradeCommandResult Ok() => new(true, null, UpgradeDecisions.Report(S));
 
