@@ -187,7 +187,7 @@ public sealed partial class ClusterGrain
     private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description)
     {
         var now = time.GetUtcNow();
-        return new ClusterOperation
+        return RecordStarted(new ClusterOperation
         {
             Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
             Kind = kind,
@@ -198,7 +198,7 @@ public sealed partial class ClusterGrain
             Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
             NextAttemptAt = now,
             RequestedBy = requestedBy,
-        }.Also(o => RecordStarted(o, plan));
+        }, plan);
     }
 
     private async Task PersistAsync()

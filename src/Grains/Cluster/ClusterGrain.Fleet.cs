@@ -43,8 +43,12 @@ public sealed partial class ClusterGrain
 {
     private string PlanLabel => catalog.FindPlan(S.Spec?.ServiceId, S.Spec?.PlanId)?.Plan.Name ?? "unknown";
 
-    private void RecordStarted(ClusterOperation operation, ServicePlan? plan) =>
+    /// <returns>the operation, counted as started.</returns>
+    private ClusterOperation RecordStarted(ClusterOperation operation, ServicePlan? plan)
+    {
         BrokerMetrics.OperationStarted(InstanceId, operation.Kind, plan?.Name ?? PlanLabel, operation.Deadline);
+        return operation;
+    }
 
     private void RecordResumed()
     {
@@ -60,14 +64,4 @@ public sealed partial class ClusterGrain
 
     private static void RecordExternalError(Exception e, string kind) =>
         BrokerMetrics.ExternalError(e is Credentials.CredentialStoreException ? "credhub" : "concourse", kind);
-}
-
-internal static class ObjectExtensions
-{
-    /// <summary>Runs an action on a freshly built object and hands it on (keeps builders one expression).</summary>
-    public static T Also<T>(this T value, Action<T> action)
-    {
-        action(value);
-        return value;
-    }
 }
