@@ -4,6 +4,9 @@
 #   and - unless Concourse__Url is set - the Concourse API EMULATOR from tests/ (not a real Concourse).
 # Ctrl-C stops everything it started; state (PostgreSQL data, credentials) survives a restart.
 #
+# CloudFoundry__ApiUrl, __ClientId, __ClientSecret (and the other CloudFoundry__* settings) are passed through to the
+# gateways as they are: with them, databases may use a cluster of another space (docs/sharing.md).
+#
 # SILOS=N GATEWAYS=M ./run.sh: N silos and M gateways on the one PostgreSQL, each supervised on its own (one that
 # dies is restarted after RESTART_DELAY seconds; RESTART=0 only reports it), and with M > 1 nginx on $PORT as the
 # load balancer in front of the gateways (docs/scaling-out.md). Ports, counting up from each base:
@@ -239,6 +242,7 @@ cat <<EOM
     dashboard         $dashboard_url   ($OPERATOR_USERNAME / $OPERATOR_PASSWORD)
     metrics           $metrics
     Concourse         $Concourse__Url
+    Cloud Foundry API ${CloudFoundry__ApiUrl:-not configured (CloudFoundry__* from the environment; sharing clusters across spaces is off)}
   Try:
     curl -u $BROKER_USERNAME:$BROKER_PASSWORD -H 'X-Broker-API-Version: 2.15' http://127.0.0.1:$PORT/v2/catalog
 

@@ -1,3 +1,4 @@
+using OnDemand.BrokerGateway.CloudFoundry;
 using OnDemand.BrokerGateway.Dashboard;
 using OnDemand.BrokerGateway.Operator;
 using OnDemand.BrokerGateway.Osb;
@@ -15,7 +16,8 @@ namespace OnDemand.BrokerGateway;
 /// </summary>
 public static class GatewayApplication
 {
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="services">replaces services after the gateway's own (tests: a clock).</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? services = null)
     {
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -64,7 +66,9 @@ public static class GatewayApplication
         builder.Services.AddSingleton<CatalogDocument>();
         builder.Services.AddSingleton<ParameterSchemas>();
         builder.Services.AddSingleton<DashboardLinks>();
+        builder.Services.AddCloudFoundrySharing(configuration);
         builder.Services.AddOperatorApi(configuration);
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         // Fail at start, not on the first request, when the catalog or a schema is unusable.

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 
@@ -33,6 +32,7 @@ public sealed partial class ClusterGrain
                 ServiceId = request.ServiceId,
                 State = "registered",
                 DatabaseName = DatabaseNames.Database(request.DatabaseId),
+                Context = request.DatabaseContext,
             });
             await PersistAsync();
             logger.LogInformation("Cluster {InstanceId}: database {DatabaseId} registered", InstanceId, request.DatabaseId);

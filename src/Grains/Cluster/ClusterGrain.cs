@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
@@ -50,6 +49,10 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
+        // A database create that died between reserving this id and recording its intent left a reservation nothing
+        // holds: it is given back, so the id is not lost to both kinds (docs/crash-consistency.md, rule 12).
+        if (S.ReservedForDatabase && S.Status == ClusterStatus.None && !await GrainFactory.GetGrain<IDatabaseGrain>(InstanceId).HoldsInstanceId())
+            await ReleaseDatabaseReservation();
         if (ClusterDecisions.BeforeCreate(S, InstanceId, request) is { } answer) return answer;
         if (catalog.FindPlan(request.ServiceId, request.PlanId) is not var (service, plan) || plan.Kind != PlanKind.Cluster)
             return OperationResult.BadRequest($"plan {request.PlanId} is not a cluster plan of service {request.ServiceId}");
@@ -172,7 +175,7 @@ public sealed partial class ClusterGrain(
             InstanceId, S.Status, S.Spec.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion, S.Context,
             S.Pipeline.Name, concourse.PipelineWebUrl(S.Pipeline.Name),
             operations.Reverse().ToList(),
-            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
+            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count, c.Context)).ToList()));
     }
 
     /// <summary>The last pipeline that rendered and validated, in memory only.</summary>

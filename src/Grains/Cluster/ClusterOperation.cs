@@ -1,8 +1,10 @@
+using OnDemand.Grains.Operations;
+
 namespace OnDemand.Grains.Cluster;
 
 /// <summary>The cluster's current (or last) operation, with everything needed to resume it after a crash.</summary>
 [GenerateSerializer, Alias("OnDemand.ClusterOperation")]
-public sealed class ClusterOperation
+public sealed class ClusterOperation : IRecordedOperation
 {
     [Id(0)] public string Id { get; set; } = "";
     [Id(1)] public OperationKind Kind { get; set; }

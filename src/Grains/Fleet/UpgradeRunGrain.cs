@@ -25,7 +25,7 @@ public sealed class UpgradeRunGrain(
     private bool Active => S.Status is UpgradeRunStatus.Running or UpgradeRunStatus.Paused || (S.Status is UpgradeRunStatus.Cancelled or UpgradeRunStatus.Stopped && S.FinishedAt is null);
 
     private OperationDriver Driver => _driver ??= new OperationDriver(this, "upgrade-run",
-        new ClusterLifecycleOptions { PollInterval = upgradeOptions.Value.TickInterval, ReminderPeriod = lifecycle.Value.ReminderPeriod, MaxRetryDelay = lifecycle.Value.MaxRetryDelay },
+        new ClusterLifecycleOptions { PollInterval = upgradeOptions.Value.TickInterval, ReminderPeriod = lifecycle.Value.ReminderPeriod, MaxRetryDelay = lifecycle.Value.MaxRetryDelay }, time,
         TickAsync, interleave: false, onWriteFailure: DeactivateOnIdle);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
