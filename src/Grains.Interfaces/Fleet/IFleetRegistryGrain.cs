@@ -12,6 +12,12 @@ public interface IFleetRegistryGrain : IGrainWithIntegerKey
     [Alias("ClaimCluster")]
     Task<string?> ClaimCluster(ClusterClaim claim);
 
+    /// <summary>A plan change: the cluster counts for the claim's plan from now on. With <paramref name="enforce"/>, refused
+    /// (null otherwise) when the new plan's quota is full; without, it is recorded whatever the quota (a failed change
+    /// going back to the plan the cluster still has).</summary>
+    [Alias("MoveCluster")]
+    Task<string?> MoveCluster(ClusterClaim claim, bool enforce);
+
     [Alias("ReleaseCluster")]
     Task ReleaseCluster(string instanceId);
 

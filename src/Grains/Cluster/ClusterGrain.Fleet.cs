@@ -34,6 +34,24 @@ public sealed partial class ClusterGrain
         }
     }
 
+    /// <summary>A plan change counts for the target plan from its acceptance (a slot is held while it runs).</summary>
+    private Task<string?> MoveFleetSlotAsync(ServicePlan plan, bool enforce) =>
+        Fleet.MoveCluster(new ClusterClaim(InstanceId, S.Spec!.ServiceId, plan.Id, plan.Name, S.Context!.OrganizationGuid), enforce);
+
+    /// <summary>A failed plan change: the cluster still has its old plan, and counts for it again (best effort).</summary>
+    private async Task MoveFleetSlotBackAsync()
+    {
+        if (catalog.FindPlan(S.Spec?.ServiceId, S.Spec?.PlanId) is not var (_, plan)) return;
+        try
+        {
+            await MoveFleetSlotAsync(plan, enforce: false);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Cluster {InstanceId}: could not move its fleet slot back to plan {Plan}: {Error}", InstanceId, plan.Name, e.Message);
+        }
+    }
+
     private string? DatabaseQuotaRefusal(ChildDatabaseRequest request) =>
         QuotaDecisions.DatabaseRefusal(S.Children.Count, S.Children.Exists(c => c.InstanceId == request.DatabaseId), DisplayName, Quotas);
 }

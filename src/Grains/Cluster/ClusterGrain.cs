@@ -103,6 +103,7 @@ public sealed partial class ClusterGrain(
                 if (TryRender(service, run.To, run.Target, run.Context, out _) is { } renderError)
                     return OperationResult.BadRequest(renderError);
                 var from = S.Spec!.PlanId;
+                if (run.To.Id != from && await MoveFleetSlotAsync(run.To, enforce: true) is { } overQuota) return OperationResult.BadRequest(overQuota);
                 S.Context = run.Context;
                 S.Status = ClusterStatus.Updating;
                 S.Operation = NewOperation(OperationKind.Update, run.From, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");

@@ -28,6 +28,20 @@ public sealed class FleetRegistryGrain(
         return null;
     }
 
+    public async Task<string?> MoveCluster(ClusterClaim claim, bool enforce)
+    {
+        if (state.State.Clusters.TryGetValue(claim.InstanceId, out var current) && current.PlanId == claim.PlanId) return null;
+        var others = state.State.Clusters.Values.Where(c => c.InstanceId != claim.InstanceId).ToList();
+        if (enforce && QuotaDecisions.ClusterRefusal(others, claim with { OrganizationGuid = "" }, new QuotaOptions { ClustersPerPlan = quotas.Value.ClustersPerPlan }) is { } refusal)
+        {
+            Telemetry.BrokerMetrics.Refused("quota");
+            return refusal;
+        }
+        state.State.Clusters[claim.InstanceId] = current is null ? claim : current with { PlanId = claim.PlanId, PlanName = claim.PlanName };
+        await state.WriteStateAsync();
+        return null;
+    }
+
     public async Task ReleaseCluster(string instanceId)
     {
         if (state.State.Clusters.Remove(instanceId)) await state.WriteStateAsync();

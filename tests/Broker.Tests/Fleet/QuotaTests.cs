@@ -84,6 +84,35 @@ public sealed class QuotaTests(QuotaStackFixture fixture, PostgresFixture postgr
     }
 
     [Fact]
+    public async Task A_plan_change_into_a_full_plan_is_refused_and_changes_nothing()
+    {
+        async Task<int> LargeInUseAsync() => (await Operator.GetAsync("/operator/quotas")).Body!["quotas"]!.AsArray()
+            .Single(q => q!["quota"]!.GetValue<string>() == "clusters_per_plan" && q["scope"]!.GetValue<string>() == "cluster-large")!["used"]!.GetValue<int>();
+        // (other tests of this class use cluster-large too: fill whatever is left)
+        var filled = new List<string>();
+        while (await LargeInUseAsync() < 2) filled.Add(await CreateAsync(OperatorClient.ClusterIn(NewOrg(), Catalog.ClusterLarge)));
+        var small = await CreateAsync(OperatorClient.ClusterIn(NewOrg()));
+
+        var change = await Osb.UpdateAsync(small, new JsonObject
+        {
+            ["service_id"] = Catalog.MySql,
+            ["plan_id"] = Catalog.ClusterLarge,
+            ["previous_values"] = new JsonObject { ["plan_id"] = Catalog.ClusterSmall },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, change.Status);
+        Assert.StartsWith("quota exceeded: clusters per plan for plan cluster-large is 2 for the whole broker and 2 exist", change.Field("description"));
+        Assert.Equal(Catalog.ClusterSmall, (await Osb.FetchAsync(small)).Field("plan_id"));
+        Assert.Equal(2, await LargeInUseAsync());
+
+        // leave the plan as this test found it
+        foreach (var id in filled)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await Osb.DeprovisionAsync(id, planId: Catalog.ClusterLarge)).Status);
+            await Osb.WaitForOperationAsync(id);
+        }
+    }
+
+    [Fact]
     public async Task Databases_per_cluster_is_checked_by_the_cluster()
     {
         var pg = new PgSession(Osb, postgres.Server);
