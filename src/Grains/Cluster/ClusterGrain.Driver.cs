@@ -87,6 +87,7 @@ public sealed partial class ClusterGrain
 
         try
         {
+            using var trace = TraceStep(operation);
             await AdvanceAsync(operation, cancellationToken);
             OperationLifecycle.Progressed(operation);
         }

@@ -65,6 +65,7 @@ public sealed partial class ClusterGrain
     private ClusterOperation RecordStarted(ClusterOperation operation, ServicePlan? plan)
     {
         BrokerMetrics.OperationStarted(InstanceId, operation.Kind, plan?.Name ?? PlanLabel, operation.Deadline);
+        operation.TraceParent ??= System.Diagnostics.Activity.Current?.Id;
         return operation;
     }
 
@@ -78,6 +79,16 @@ public sealed partial class ClusterGrain
         var duration = (operation.CompletedAt ?? time.GetUtcNow()) - operation.StartedAt;
         if (failure is null) BrokerMetrics.OperationSucceeded(InstanceId, operation.Kind, PlanLabel, duration);
         else BrokerMetrics.OperationFailed(InstanceId, operation.Kind, PlanLabel, failure, duration);
+    }
+
+    /// <summary>A span for one step of the operation, child of the request that started it (even ticks later, on another silo).</summary>
+    private System.Diagnostics.Activity? TraceStep(ClusterOperation operation)
+    {
+        var activity = BrokerMetrics.Tracing.StartActivity($"cluster {operation.Kind.ToString().ToLowerInvariant()} {operation.Step}",
+            System.Diagnostics.ActivityKind.Internal, operation.TraceParent);
+        activity?.SetTag("ondemand.instance_id", InstanceId);
+        activity?.SetTag("ondemand.operation_id", operation.Id);
+        return activity;
     }
 
     private static void RecordExternalError(Exception e, string kind) =>
