@@ -1,5 +1,6 @@
 using OnDemand.BrokerGateway.CloudFoundry;
 using OnDemand.BrokerGateway.Dashboard;
+using OnDemand.BrokerGateway.Operator;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Catalog;
 using OnDemand.Grains.Hosting;
@@ -52,6 +53,7 @@ public static class GatewayApplication
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(5)));
             // No session state to reset between membership queries (see the silo): no DISCARD ALL round trip.
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString; });
+            client.AddActivityPropagation();
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
@@ -65,6 +67,7 @@ public static class GatewayApplication
         builder.Services.AddSingleton<ParameterSchemas>();
         builder.Services.AddSingleton<DashboardLinks>();
         builder.Services.AddCloudFoundrySharing(configuration);
+        builder.Services.AddOperatorApi(configuration);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -90,6 +93,7 @@ public static class GatewayApplication
             }
         });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbRequestLog>().UseMiddleware<OsbHeadersMiddleware>());
+        app.UseWhen(MaintenanceGate.Applies, gate => gate.UseMiddleware<MaintenanceGate>());
 
         var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
         app.MapGet("/v2/catalog", (HttpContext context) =>
@@ -101,8 +105,10 @@ public static class GatewayApplication
         app.MapInstanceEndpoints();
         app.MapBindingEndpoints();
         app.MapDashboardEndpoints();
+        app.MapOperatorEndpoints();
         app.MapGet("/health/live", () => Results.Text("ok"));
         app.MapGet("/health/ready", Ready);
+        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         return app;
     }

@@ -87,6 +87,7 @@ public sealed partial class ClusterGrain
 
         try
         {
+            using var trace = TraceStep(operation);
             await AdvanceAsync(operation, cancellationToken);
             OperationLifecycle.Progressed(operation);
         }
@@ -98,6 +99,7 @@ public sealed partial class ClusterGrain
         {
             var delay = Lifecycle.RetryLater(operation, failed: true);
             var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
+            RecordExternalError(e, "unavailable");
             operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
             logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
                 InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
@@ -105,10 +107,12 @@ public sealed partial class ClusterGrain
         }
         catch (ConcourseRejectedException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
         }
         catch (CredentialStoreException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
     }
@@ -122,6 +126,8 @@ public sealed partial class ClusterGrain
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
+        RecordFinished(operation, failure: null);
+        if (operation.Kind == OperationKind.Delete) await ReleaseFleetSlotAsync();
         await TrySyncNameIndexAsync();
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
         if (!NeedsDriving) await StopDrivingAsync();
@@ -144,6 +150,8 @@ public sealed partial class ClusterGrain
             });
         }
         await PersistAsync();
+        RecordFinished(operation, description);
+        if (operation.Target is { } target && target.PlanId != S.Spec?.PlanId) await MoveFleetSlotBackAsync();
         logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
             InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
         if (!NeedsDriving) await StopDrivingAsync();
@@ -175,7 +183,7 @@ public sealed partial class ClusterGrain
     }
 
     private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description) =>
-        Lifecycle.Begin(new ClusterOperation { Step = firstStep, RequestedBy = requestedBy }, kind, plan, description);
+        RecordStarted(Lifecycle.Begin(new ClusterOperation { Step = firstStep, RequestedBy = requestedBy }, kind, plan, description), plan);
 
     private async Task PersistAsync()
     {

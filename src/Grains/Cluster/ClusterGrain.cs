@@ -41,6 +41,7 @@ public sealed partial class ClusterGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         RefreshViews();
+        RecordResumed();
         // Resume whatever the state says is in progress (docs/crash-consistency.md, rule 3).
         if (NeedsDriving) StartTimer(TimeSpan.Zero);
         return Task.CompletedTask;
@@ -62,6 +63,7 @@ public sealed partial class ClusterGrain(
         // Rendering is pure and fast: a template or value problem is refused now, before anything is recorded.
         if (TryRender(service, plan, spec, request.Context, out _) is { } renderError)
             return OperationResult.BadRequest(renderError);
+        if (await ClaimFleetSlotAsync(request, plan) is { } overQuota) return OperationResult.BadRequest(overQuota);
 
         var now = time.GetUtcNow();
         state.State = new ClusterState
@@ -101,6 +103,7 @@ public sealed partial class ClusterGrain(
                 if (TryRender(service, run.To, run.Target, run.Context, out _) is { } renderError)
                     return OperationResult.BadRequest(renderError);
                 var from = S.Spec!.PlanId;
+                if (run.To.Id != from && await MoveFleetSlotAsync(run.To, enforce: true) is { } overQuota) return OperationResult.BadRequest(overQuota);
                 S.Context = run.Context;
                 S.Status = ClusterStatus.Updating;
                 S.Operation = NewOperation(OperationKind.Update, run.From, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
@@ -118,7 +121,12 @@ public sealed partial class ClusterGrain(
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
         var decision = ClusterDecisions.DecideDelete(S, InstanceId, request, catalog, credentialStore.Enabled);
-        if (decision.Answer is { } answer) return answer;
+        if (decision.Answer is { } answer)
+        {
+            // A create whose slot was claimed but never recorded (lost before its state was written) frees it here.
+            if (answer.Outcome == OperationOutcome.Gone && S.Status == ClusterStatus.None) await ReleaseFleetSlotAsync();
+            return answer;
+        }
 
         var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
         var operation = NewOperation(OperationKind.Delete, plan, decision.FirstStep, request.RequestedBy, "deleting cluster");

@@ -31,6 +31,8 @@ public sealed class ClusterOperation : IRecordedOperation
     [Id(17)] public string? RequestedBy { get; set; }
     /// <summary>The plan before the operation (a plan change's origin): the platform may still name it.</summary>
     [Id(18)] public string? FromPlanId { get; set; }
+    /// <summary>The W3C trace context of the request that started it: its steps (and their Concourse calls) join that trace.</summary>
+    [Id(19)] public string? TraceParent { get; set; }
 
     public bool IsRunning => State == LastOperationState.InProgress;
 
