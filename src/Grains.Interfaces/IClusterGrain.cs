@@ -43,4 +43,9 @@ public interface IClusterGrain : IServiceInstanceGrain
     /// <summary>Null when the instance does not exist.</summary>
     [AlwaysInterleave, Alias("GetDashboard")]
     Task<ClusterDashboardView?> GetDashboard();
+
+    /// <summary>What the cluster counts for in the cluster quotas; null when it has no live state (never created,
+    /// deleted, or a create lost before its intent was recorded). A claim being made counts (docs/fleet.md).</summary>
+    [AlwaysInterleave, Alias("GetQuotaScope")]
+    Task<Fleet.ClusterQuotaScope?> GetQuotaScope();
 }

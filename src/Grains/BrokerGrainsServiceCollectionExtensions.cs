@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Concourse;
@@ -36,6 +37,8 @@ public static class BrokerGrainsServiceCollectionExtensions
         // The host provides Data Protection (the silo keeps its key ring in PostgreSQL).
         services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
         services.AddSingleton(TimeProvider.System);
+        // Silos and gateways on PostgreSQL replace it with the SQL directory (AddPostgresClusterDirectory).
+        services.TryAddSingleton<Fleet.IClusterDirectory, Fleet.NoClusterDirectory>();
         services.AddHostedService<Telemetry.FleetMetricsService>();
         return services;
     }

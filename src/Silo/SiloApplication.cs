@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OnDemand.Grains;
+using OnDemand.Grains.Fleet;
 using OnDemand.Grains.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using OnDemand.Silo.Security;
@@ -40,6 +41,7 @@ public static class SiloApplication
         // itself ends at most Orleans:ShutdownGrace later, even when PostgreSQL is unreachable (ShutdownWatchdog).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
+        builder.Services.AddPostgresClusterDirectory(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString);
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
             .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString));

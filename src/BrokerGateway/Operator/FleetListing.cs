@@ -28,8 +28,8 @@ public sealed record FleetEntry(ClusterClaim Claim, ClusterDashboardView? View, 
 /// <summary>The fleet with each cluster's catalog version (Grains' FleetReader does the reading).</summary>
 public static class FleetListing
 {
-    public static async Task<IReadOnlyList<FleetEntry>> ReadAsync(IGrainFactory grains, BrokerCatalog catalog) =>
-        (await OnDemand.Grains.Fleet.FleetReader.ReadAsync(grains))
+    public static async Task<IReadOnlyList<FleetEntry>> ReadAsync(IGrainFactory grains, OnDemand.Grains.Fleet.IClusterDirectory directory, BrokerCatalog catalog) =>
+        (await OnDemand.Grains.Fleet.FleetReader.ReadAsync(grains, directory, catalog))
             .Select(f => new FleetEntry(f.Claim, f.View, catalog.FindPlan(f.Claim.ServiceId, f.View?.PlanId ?? f.Claim.PlanId)?.Plan.MaintenanceInfoVersion))
             .ToList();
 }

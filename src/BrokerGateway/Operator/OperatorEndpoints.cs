@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Globalization;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Interfaces.Fleet;
+using OnDemand.Grains.Fleet;
+using Microsoft.Extensions.Options;
 
 namespace OnDemand.BrokerGateway.Operator;
 
@@ -17,6 +19,11 @@ public static class OperatorEndpoints
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<MaintenanceSwitch>();
         services.AddSingleton<OperatorAuth>();
+        // The fleet listing and the quota report read the fleet from storage (docs/fleet.md, "How the fleet is read").
+        services.Configure<QuotaOptions>(configuration.GetSection(QuotaOptions.Section));
+        if (configuration.GetConnectionString("Orleans") is { } orleans)
+            services.AddPostgresClusterDirectory(new Npgsql.NpgsqlConnectionStringBuilder(orleans) { NoResetOnClose = true }.ConnectionString);
+        else services.TryAddSingleton<IClusterDirectory, NoClusterDirectory>();
         return services;
     }
 
@@ -80,9 +87,9 @@ public static class OperatorEndpoints
         return MaintenanceJson(status, maintenance);
     }
 
-    private static async Task<IResult> Quotas(IGrainFactory grains)
+    private static async Task<IResult> Quotas(IGrainFactory grains, IClusterDirectory directory, BrokerCatalog catalog, IOptions<QuotaOptions> quotas)
     {
-        var report = await grains.GetGrain<IFleetRegistryGrain>(0).GetQuotas();
+        var report = await FleetReader.ReadQuotasAsync(grains, directory, catalog, quotas.Value);
         return Json(200, new JsonObject
         {
             ["quotas"] = new JsonArray(report.Uses.Select(u => (JsonNode)new JsonObject
@@ -96,9 +103,9 @@ public static class OperatorEndpoints
         });
     }
 
-    private static async Task<IResult> Instances(HttpRequest request, IGrainFactory grains, BrokerCatalog catalog)
+    private static async Task<IResult> Instances(HttpRequest request, IGrainFactory grains, IClusterDirectory directory, BrokerCatalog catalog)
     {
-        var fleet = await FleetListing.ReadAsync(grains, catalog);
+        var fleet = await FleetListing.ReadAsync(grains, directory, catalog);
         string? plan = request.Query["plan"], org = request.Query["org"];
         var behindOnly = string.Equals(request.Query["behind"], "true", StringComparison.OrdinalIgnoreCase);
         var selected = fleet.Where(e => (plan is null || e.Claim.PlanName == plan) && (org is null || e.Claim.OrganizationGuid == org || e.View?.Context.OrganizationName == org)

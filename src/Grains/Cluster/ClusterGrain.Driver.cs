@@ -151,7 +151,7 @@ public sealed partial class ClusterGrain
         }
         await PersistAsync();
         RecordFinished(operation, description);
-        if (operation.Target is { } target && target.PlanId != S.Spec?.PlanId) await MoveFleetSlotBackAsync();
+        if (operation.Target is { } target && target.PlanId != S.Spec?.PlanId) await MoveFleetSlotBackAsync(target.PlanId);
         logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
             InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
         if (!NeedsDriving) await StopDrivingAsync();

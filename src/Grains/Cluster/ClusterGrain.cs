@@ -79,6 +79,7 @@ public sealed partial class ClusterGrain(
                 credentialStore.Enabled ? OperationStep.StoreCredentials : OperationStep.SetPipeline, request.RequestedBy, "creating cluster: setting its Concourse pipeline"),
         };
         await PersistAsync();
+        ClaimRecorded();
         logger.LogInformation("Cluster {InstanceId} create accepted ({Operation}) plan {Plan} in space {SpaceGuid}", InstanceId, S.Operation!.Id, plan.Name, request.Context.SpaceGuid);
         await StartDrivingAsync();
         return OperationResult.Accepted(S.Operation.Id);
@@ -103,13 +104,14 @@ public sealed partial class ClusterGrain(
                 if (TryRender(service, run.To, run.Target, run.Context, out _) is { } renderError)
                     return OperationResult.BadRequest(renderError);
                 var from = S.Spec!.PlanId;
-                if (run.To.Id != from && await MoveFleetSlotAsync(run.To, enforce: true) is { } overQuota) return OperationResult.BadRequest(overQuota);
+                if (run.To.Id != from && await MoveFleetSlotAsync(from, run.To, enforce: true) is { } overQuota) return OperationResult.BadRequest(overQuota);
                 S.Context = run.Context;
                 S.Status = ClusterStatus.Updating;
                 S.Operation = NewOperation(OperationKind.Update, run.From, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
                 S.Operation.Target = run.Target;
                 S.Operation.FromPlanId = from;
                 await PersistAsync();
+                ClaimRecorded();
                 logger.LogInformation("Cluster {InstanceId} update accepted ({Operation}) plan {From} -> {To}", InstanceId, S.Operation.Id, run.From.Name, run.To.Name);
                 await StartDrivingAsync();
                 return OperationResult.Accepted(S.Operation.Id);
@@ -123,8 +125,8 @@ public sealed partial class ClusterGrain(
         var decision = ClusterDecisions.DecideDelete(S, InstanceId, request, catalog, credentialStore.Enabled);
         if (decision.Answer is { } answer)
         {
-            // A create whose slot was claimed but never recorded (lost before its state was written) frees it here.
-            if (answer.Outcome == OperationOutcome.Gone && S.Status == ClusterStatus.None) await ReleaseFleetSlotAsync();
+            // A create whose quota slot was claimed but never recorded (lost before its state was written) holds a
+            // claim the quota grain drops when it re-checks its claims (docs/crash-consistency.md, "Quota claims").
             return answer;
         }
 

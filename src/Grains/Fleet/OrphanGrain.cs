@@ -5,19 +5,20 @@ using OnDemand.Grains.Interfaces.Fleet;
 namespace OnDemand.Grains.Fleet;
 
 /// <summary>See <see cref="IOrphanGrain"/>. Holds no state: each call reads Concourse and the fleet afresh.</summary>
-public sealed class OrphanGrain(IConcourseClient concourse, ILogger<OrphanGrain> logger) : Grain, IOrphanGrain
+public sealed class OrphanGrain(IConcourseClient concourse, IClusterDirectory directory, BrokerCatalog catalog, ILogger<OrphanGrain> logger) : Grain, IOrphanGrain
 {
     public async Task<OrphanReport> Find()
     {
         var pipelines = await concourse.ListPipelinesAsync(CancellationToken.None);
-        var fleet = await FleetReader.ReadAsync(GrainFactory);
+        var fleet = await FleetReader.ReadAsync(GrainFactory, directory, catalog);
         var live = fleet.Where(f => OrphanDecisions.IsLive(f.View)).ToDictionary(f => f.Claim.InstanceId, f => f.View!);
 
         var orphans = new List<string>();
         foreach (var pipeline in pipelines.Order(StringComparer.Ordinal))
         {
             if (OrphanDecisions.InstanceIdOf(pipeline) is not { } id || live.ContainsKey(id)) continue;
-            // Not in the registry: ask the instance itself (a cluster created before the registry existed is live).
+            // Not listed: ask the instance itself before calling its pipeline an orphan (a directory without storage
+            // to read, the in-memory silo, lists nothing; a cluster listed a moment ago may be mid-create).
             if (InstanceIds.IsValid(id) && OrphanDecisions.IsLive(await GrainFactory.GetGrain<IClusterGrain>(id).GetDashboard())) continue;
             orphans.Add(pipeline);
         }

@@ -5,26 +5,20 @@ namespace OnDemand.Grains.Fleet;
 /// <summary>Pure quota checks: what a new cluster or database would exceed, worded for the Cloud Foundry user.</summary>
 public static class QuotaDecisions
 {
-    /// <returns>null when the cluster fits every quota; otherwise why not (the quota, its value, the current use).</returns>
-    public static string? ClusterRefusal(IReadOnlyCollection<ClusterClaim> existing, ClusterClaim claim, QuotaOptions quotas)
-    {
-        if (existing.Any(c => c.InstanceId == claim.InstanceId)) return null;
-        if (quotas.ClustersPerPlanLimit(claim.PlanId, claim.PlanName) is { } planLimit)
-        {
-            var used = existing.Count(c => c.PlanId == claim.PlanId);
-            if (used >= planLimit)
-                return $"quota exceeded: clusters per plan for plan {claim.PlanName} is {planLimit} for the whole broker and {used} exist; " +
-                       "delete one or ask the platform operators to raise the quota";
-        }
-        if (quotas.ClustersPerOrg is { } orgLimit)
-        {
-            var used = existing.Count(c => c.OrganizationGuid == claim.OrganizationGuid);
-            if (used >= orgLimit)
-                return $"quota exceeded: clusters per org is {orgLimit} and your org already has {used}; " +
-                       "delete one or ask the platform operators to raise the quota";
-        }
-        return null;
-    }
+    public static string PlanRefusal(string planName, int limit, int used) =>
+        $"quota exceeded: clusters per plan for plan {planName} is {limit} for the whole broker and {used} exist; " +
+        "delete one or ask the platform operators to raise the quota";
+
+    public static string OrgRefusal(int limit, int used) =>
+        $"quota exceeded: clusters per org is {limit} and your org already has {used}; " +
+        "delete one or ask the platform operators to raise the quota";
+
+    /// <summary>The org quota grain's key: the org guid ("-" for a context without one: a grain key is never empty).</summary>
+    public static string OrgKey(string? organizationGuid) => string.IsNullOrEmpty(organizationGuid) ? "-" : organizationGuid;
+
+    /// <summary>Which quota grains a cluster of <paramref name="plan"/> claims a slot in: none unless configured.</summary>
+    public static (bool Plan, bool Org) Applies(ServicePlan plan, QuotaOptions quotas) =>
+        (quotas.ClustersPerPlanLimit(plan.Id, plan.Name) is not null, quotas.ClustersPerOrg is not null);
 
     public static string? DatabaseRefusal(int databasesInCluster, bool alreadyRegistered, string clusterName, QuotaOptions quotas) =>
         !alreadyRegistered && quotas.DatabasesPerCluster is { } limit && databasesInCluster >= limit
@@ -32,14 +26,23 @@ public static class QuotaDecisions
               "delete one, use another cluster or ask the platform operators to raise the quota"
             : null;
 
-    public static QuotaReport Report(IReadOnlyCollection<ClusterClaim> clusters, QuotaOptions quotas, BrokerCatalog catalog)
+    /// <summary>
+    /// The use of each quota: a configured plan quota reports its grain's claims (<paramref name="claimedByPlanId"/>);
+    /// a plan without a quota and each org (only when the org quota is set) report the live clusters of the fleet.
+    /// </summary>
+    public static QuotaReport Report(IReadOnlyCollection<ClusterClaim> live, IReadOnlyDictionary<string, int> claimedByPlanId, QuotaOptions quotas, BrokerCatalog catalog)
     {
         var uses = new List<QuotaUse>();
         foreach (var service in catalog.Services)
             foreach (var plan in service.Plans.Where(p => p.Kind == PlanKind.Cluster))
-                uses.Add(new QuotaUse("clusters_per_plan", plan.Name, quotas.ClustersPerPlanLimit(plan.Id, plan.Name), clusters.Count(c => c.PlanId == plan.Id)));
-        foreach (var org in clusters.GroupBy(c => c.OrganizationGuid).OrderBy(g => g.Key))
-            uses.Add(new QuotaUse("clusters_per_org", org.Key, quotas.ClustersPerOrg, org.Count()));
+            {
+                var limit = quotas.ClustersPerPlanLimit(plan.Id, plan.Name);
+                var used = limit is not null && claimedByPlanId.TryGetValue(plan.Id, out var claimed) ? claimed : live.Count(c => c.PlanId == plan.Id);
+                uses.Add(new QuotaUse("clusters_per_plan", plan.Name, limit, used));
+            }
+        if (quotas.ClustersPerOrg is { } orgLimit)
+            foreach (var org in live.GroupBy(c => c.OrganizationGuid).OrderBy(g => g.Key, StringComparer.Ordinal))
+                uses.Add(new QuotaUse("clusters_per_org", org.Key, orgLimit, org.Count()));
         return new QuotaReport(uses, quotas.DatabasesPerCluster);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
@@ -44,7 +45,7 @@ public sealed class UpgradeRunGrain(
     public async Task<UpgradeCommandResult> Start(UpgradeRequest request)
     {
         if (Active) return Refuse($"upgrade run {S.RunId} is {S.Status.ToString().ToLowerInvariant()}: cancel it or wait until it ends");
-        var fleet = await FleetReader.ReadAsync(GrainFactory);
+        var fleet = await FleetReader.ReadAsync(GrainFactory, ServiceProvider.GetRequiredService<IClusterDirectory>(), catalog);
         var items = new List<UpgradeItem>();
         var contexts = new Dictionary<string, InstanceContext>();
         foreach (var (claim, view) in fleet.OrderBy(f => f.Claim.InstanceId, StringComparer.Ordinal))

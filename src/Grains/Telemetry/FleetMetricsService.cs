@@ -5,7 +5,7 @@ using OnDemand.Grains.Fleet;
 namespace OnDemand.Grains.Telemetry;
 
 /// <summary>Reads the fleet now and then for the "instances by plan and status" gauge (Metrics:FleetRefresh, default 30 s).</summary>
-public sealed class FleetMetricsService(IGrainFactory grains, BrokerCatalog catalog, Microsoft.Extensions.Configuration.IConfiguration configuration, ILogger<FleetMetricsService> logger) : BackgroundService
+public sealed class FleetMetricsService(IGrainFactory grains, IClusterDirectory directory, BrokerCatalog catalog, Microsoft.Extensions.Configuration.IConfiguration configuration, ILogger<FleetMetricsService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -15,7 +15,7 @@ public sealed class FleetMetricsService(IGrainFactory grains, BrokerCatalog cata
         {
             try
             {
-                var fleet = await FleetReader.ReadAsync(grains, parallelism: 8);
+                var fleet = await FleetReader.ReadAsync(grains, directory, catalog, parallelism: 8, cancellationToken: stoppingToken);
                 BrokerMetrics.SetInstances(fleet
                     .Where(f => f.View is not null)
                     .GroupBy(f => (Plan: catalog.FindPlan(f.View!.ServiceId, f.View.PlanId)?.Plan.Name ?? f.Claim.PlanName, Status: f.View!.Status.ToString().ToLowerInvariant()))

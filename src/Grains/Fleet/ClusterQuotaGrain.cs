@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using OnDemand.Grains.Interfaces.Fleet;
+
+namespace OnDemand.Grains.Fleet;
+
+[GenerateSerializer, Alias("OnDemand.ClusterQuotaState")]
+public sealed class ClusterQuotaState
+{
+    /// <summary>The clusters that count: at most the quota's value (plus those recorded without enforcement).</summary>
+    [Id(0)] public HashSet<string> Clusters { get; set; } = [];
+    /// <summary>The backfill ran: the clusters that existed before this grain had state are in <see cref="Clusters"/>.</summary>
+    [Id(1)] public bool Counted { get; set; }
+}
+
+/// <summary>
+/// One cluster quota's claims (see <see cref="IClusterQuotaGrain"/>). Rules, docs/crash-consistency.md ("Quota claims"):
+/// without state it counts the live clusters of its scope once (the backfill); before it refuses, it asks each claimed
+/// cluster whether it still counts here and drops those that do not (a create lost between its claim and its intent,
+/// a cluster deleted while the quota was not configured).
+/// </summary>
+public abstract class ClusterQuotaGrain(IPersistentState<ClusterQuotaState> state, IClusterDirectory directory, ILogger logger) : Grain
+{
+    protected string Key => this.GetPrimaryKeyString();
+    protected abstract bool Counts(ClusterQuotaScope scope);
+    protected abstract int? Limit(string planName);
+    protected abstract string Refusal(int limit, int used, string planName);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Counted) return;
+        var found = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(directory.ListClusterIdsAsync(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (id, _) => { if (await CountsAsync(id)) found.Add(id); });
+        state.State.Clusters.UnionWith(found);
+        state.State.Counted = true;
+        await state.WriteStateAsync(cancellationToken);
+        logger.LogInformation("Quota {Quota} {Key}: counted {Count} existing clusters", GetType().Name, Key, found.Count);
+    }
+
+    public async Task<string?> Claim(string instanceId, string planName, bool enforce)
+    {
+        if (state.State.Clusters.Contains(instanceId)) return null;
+        if (enforce && Limit(planName) is { } limit && state.State.Clusters.Count >= limit)
+        {
+            await RecountClaimsAsync();
+            if (state.State.Clusters.Count >= limit)
+            {
+                Telemetry.BrokerMetrics.Refused("quota");
+                return Refusal(limit, state.State.Clusters.Count, planName);
+            }
+        }
+        state.State.Clusters.Add(instanceId);
+        await state.WriteStateAsync();
+        return null;
+    }
+
+    public async Task Release(string instanceId)
+    {
+        if (state.State.Clusters.Remove(instanceId)) await state.WriteStateAsync();
+    }
+
+    public Task<int> GetUse() => Task.FromResult(state.State.Clusters.Count);
+
+    /// <summary>Drops the claims whose cluster has no live state in this scope (at most the quota's value of calls).</summary>
+    private async Task RecountClaimsAsync()
+    {
+        var stale = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(state.State.Clusters.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (id, _) => { if (!await CountsAsync(id)) stale.Add(id); });
+        if (stale.IsEmpty) return;
+        state.State.Clusters.ExceptWith(stale);
+        await state.WriteStateAsync();
+        logger.LogWarning("Quota {Quota} {Key}: dropped claims of clusters that no longer count here: {Ids}", GetType().Name, Key, string.Join(", ", stale));
+    }
+
+    private async Task<bool> CountsAsync(string instanceId) =>
+        InstanceIds.IsValid(instanceId) && await GrainFactory.GetGrain<IClusterGrain>(instanceId).GetQuotaScope() is { } scope && Counts(scope);
+}
+
+public sealed class PlanQuotaGrain(
+    [PersistentState("plan-quota", "store")] IPersistentState<ClusterQuotaState> state,
+    IClusterDirectory directory, IOptions<QuotaOptions> quotas, ILogger<PlanQuotaGrain> logger) : ClusterQuotaGrain(state, directory, logger), IPlanQuotaGrain
+{
+    protected override bool Counts(ClusterQuotaScope scope) => scope.PlanId == Key;
+    protected override int? Limit(string planName) => quotas.Value.ClustersPerPlanLimit(Key, planName);
+    protected override string Refusal(int limit, int used, string planName) => QuotaDecisions.PlanRefusal(planName, limit, used);
+}
+
+public sealed class OrgQuotaGrain(
+    [PersistentState("org-quota", "store")] IPersistentState<ClusterQuotaState> state,
+    IClusterDirectory directory, IOptions<QuotaOptions> quotas, ILogger<OrgQuotaGrain> logger) : ClusterQuotaGrain(state, directory, logger), IOrgQuotaGrain
+{
+    protected override bool Counts(ClusterQuotaScope scope) => QuotaDecisions.OrgKey(scope.OrganizationGuid) == Key;
+    protected override int? Limit(string planName) => quotas.Value.ClustersPerOrg;
+    protected override string Refusal(int limit, int used, string planName) => QuotaDecisions.OrgRefusal(limit, used);
+}
