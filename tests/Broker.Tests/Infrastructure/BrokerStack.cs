@@ -35,6 +35,7 @@ public sealed class BrokerStack : IAsyncDisposable
     }
 
     public string ConnectionString { get; }
+    public string ServiceId => _settings["Orleans:ServiceId"]!;
     public ConcourseEmulatorServer Concourse { get; }
     public HttpClient Client { get; private set; } = null!;
     public Uri GatewayUrl { get; private set; } = null!;
