@@ -30,8 +30,9 @@ public abstract class ClusterQuotaGrain(IPersistentState<ClusterQuotaState> stat
     {
         if (state.State.Counted) return;
         var found = new ConcurrentBag<string>();
+        var grains = GrainFactory; // the loop's bodies run off the grain's scheduler
         await Parallel.ForEachAsync(directory.ListClusterIdsAsync(cancellationToken), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (id, _) => { if (await CountsAsync(id)) found.Add(id); });
+            async (id, _) => { if (await CountsAsync(grains, id)) found.Add(id); });
         state.State.Clusters.UnionWith(found);
         state.State.Counted = true;
         await state.WriteStateAsync(cancellationToken);
@@ -66,16 +67,17 @@ public abstract class ClusterQuotaGrain(IPersistentState<ClusterQuotaState> stat
     private async Task RecountClaimsAsync()
     {
         var stale = new ConcurrentBag<string>();
+        var grains = GrainFactory;
         await Parallel.ForEachAsync(state.State.Clusters.ToList(), new ParallelOptions { MaxDegreeOfParallelism = 16 },
-            async (id, _) => { if (!await CountsAsync(id)) stale.Add(id); });
+            async (id, _) => { if (!await CountsAsync(grains, id)) stale.Add(id); });
         if (stale.IsEmpty) return;
         state.State.Clusters.ExceptWith(stale);
         await state.WriteStateAsync();
         logger.LogWarning("Quota {Quota} {Key}: dropped claims of clusters that no longer count here: {Ids}", GetType().Name, Key, string.Join(", ", stale));
     }
 
-    private async Task<bool> CountsAsync(string instanceId) =>
-        InstanceIds.IsValid(instanceId) && await GrainFactory.GetGrain<IClusterGrain>(instanceId).GetQuotaScope() is { } scope && Counts(scope);
+    private async Task<bool> CountsAsync(IGrainFactory grains, string instanceId) =>
+        InstanceIds.IsValid(instanceId) && await grains.GetGrain<IClusterGrain>(instanceId).GetQuotaScope() is { } scope && Counts(scope);
 }
 
 public sealed class PlanQuotaGrain(
