@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using OnDemand.Grains.Interfaces.Fleet;
+
 namespace OnDemand.Tests.Fleet;
 
 /// <summary>A broker with quotas: 2 cluster-large for the whole broker, 3 clusters per org, 1 database per cluster.</summary>
@@ -110,6 +113,24 @@ public sealed class QuotaTests(QuotaStackFixture fixture, PostgresFixture postgr
             Assert.Equal(HttpStatusCode.Accepted, (await Osb.DeprovisionAsync(id, planId: Catalog.ClusterLarge)).Status);
             await Osb.WaitForOperationAsync(id);
         }
+    }
+
+    [Fact]
+    public async Task Claims_of_creates_lost_before_their_intent_are_dropped_when_the_quota_would_refuse()
+    {
+        // docs/crash-consistency.md, rule 13: three creates claimed the org's slots and died before recording anything.
+        var org = NewOrg();
+        var grains = fixture.Stack.Gateways[0].Services.GetRequiredService<IGrainFactory>();
+        var quota = grains.GetGrain<IOrgQuotaGrain>(org);
+        for (var n = 0; n < 3; n++) Assert.Null(await quota.Claim(Guid.NewGuid().ToString(), "cluster-small", enforce: true));
+        Assert.Equal(3, await quota.GetUse());
+
+        // the next create is admitted: the re-check found no cluster behind those claims
+        var id = await CreateAsync(OperatorClient.ClusterIn(org));
+        Assert.Equal(1, await quota.GetUse());
+        Assert.Equal(HttpStatusCode.Accepted, (await Osb.DeprovisionAsync(id, planId: Catalog.ClusterSmall)).Status);
+        Assert.Equal("succeeded", (await Osb.WaitForOperationAsync(id))["state"]!.GetValue<string>());
+        Assert.Equal(0, await quota.GetUse());
     }
 
     [Fact]
