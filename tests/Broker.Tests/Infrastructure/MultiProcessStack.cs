@@ -71,7 +71,7 @@ public sealed class MultiProcessStack : IAsyncDisposable
         try
         {
             for (var i = 0; i < silos; i++) stack.AddSilo();
-            await Task.WhenAll(stack._silos.Select(s => s.WaitUntilReadyAsync(TimeSpan.FromSeconds(90))));
+            await Task.WhenAll(stack._silos.Select(s => stack.WaitUntilActiveAsync(s)));
             for (var j = 0; j < gateways; j++) stack.AddGateway();
             await Task.WhenAll(stack._gateways.Select(g => g.WaitUntilReadyAsync(TimeSpan.FromSeconds(90))));
             stack.Balancer = await NginxBalancer.StartAsync(stack._gateways.Select(g => g.HttpUrl), workDir);
@@ -122,7 +122,28 @@ public sealed class MultiProcessStack : IAsyncDisposable
     }
 
     public const int SiloStatusActive = 3;
+
+    /// <summary>Until the silo is Active in the membership table (it joined the cluster).</summary>
+    public Task WaitUntilActiveAsync(NodeProcess silo, TimeSpan? timeout = null) =>
+        silo.WaitUntilReadyAsync(timeout ?? TimeSpan.FromSeconds(90), async () => await MembershipStatusAsync(silo) == SiloStatusActive);
     public const int SiloStatusDead = 6;
+
+    /// <summary>
+    /// A first cluster created through each gateway and polled until it succeeded: the first activation after a cold
+    /// start (JIT, storage, connections) can outlast the gateway's 5 s response timeout on a busy machine.
+    /// Their pipelines are named ondemand-warmup-*.
+    /// </summary>
+    public async Task WarmUpAsync()
+    {
+        await Task.WhenAll(_gateways.Select(async (gateway, j) =>
+        {
+            var client = new OsbClient(BrokerStack.NewClient(gateway.HttpUrl));
+            var id = $"warmup-{j}-{Guid.NewGuid():N}"[..30];
+            await Eventually.MatchesAsync(() => client.ProvisionClusterAsync(id), a => a.Status is HttpStatusCode.Accepted or HttpStatusCode.OK, $"warm-up create through {gateway.Name}", TimeSpan.FromSeconds(60));
+            await client.WaitForOperationAsync(id, TimeSpan.FromSeconds(60));
+            client.Http.Dispose();
+        }));
+    }
 
     /// <summary>Every process's log tail, for a failure message.</summary>
     public string Logs() => string.Join("\n", _silos.Concat(_gateways).Select(n => $"---- {n.Name}\n{n.Tail(15)}")) + "\n---- nginx\n" + Balancer?.ErrorLog();

@@ -89,14 +89,16 @@ public sealed class NodeProcess : IAsyncDisposable
         catch (OperationCanceledException) { p.Kill(); await p.WaitForExitAsync(); }
     }
 
-    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    /// <summary>Until <paramref name="ready"/> (default: GET /health/ready answers 2xx); fails at once if the process exited.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null, Func<Task<bool>>? ready = null)
     {
         using var client = new HttpClient { BaseAddress = HttpUrl, Timeout = TimeSpan.FromSeconds(5) };
+        ready ??= async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
         await Eventually.TrueAsync(async () =>
         {
-            if (!Running) throw new InvalidOperationException($"{Name} exited (code {_process?.ExitCode}):\n{Tail()}");
-            return (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
-        }, $"{Name} ready at {HttpUrl}", timeout ?? TimeSpan.FromSeconds(60));
+            if (!Running) Assert.Fail($"{Name} exited (code {_process?.ExitCode}):\n{Tail()}");
+            return await ready();
+        }, $"{Name} ready at {HttpUrl} (log {LogPath})", timeout ?? TimeSpan.FromSeconds(60));
     }
 
     public string Tail(int lines = 40)
