@@ -19,6 +19,7 @@
 // It serves the Concourse routes of docs/concourse-api.md (token endpoint, pipelines, config, jobs, builds) and, without
 // auth, these control routes (204 on success, 400 with a reason on bad input):
 //   GET    /_emulator/stats                                    pipelines, builds by status, build duration, request count
+//   POST   /_emulator/builds  ["pipeline", ...]                per pipeline: live, deploy and delete builds ever
 //   GET    /_emulator/requests?limit=100                       the most recent requests (method, path, status, fault)
 //   PUT    /_emulator/build-duration?seconds=0.5               run time of builds started from now on
 //   POST   /_emulator/script?pipeline=*&job=deploy&status=failed[,errored...]   outcomes of the next builds of a job
