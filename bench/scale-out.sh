@@ -10,6 +10,8 @@
 #   rolling    TERM every silo, then every gateway, one at a time (the supervisor starts each again; the next one only
 #              when it rejoined): failed requests (target 0)
 #   chaos      the multi-tenant soak with a random silo or gateway killed (-9) or stopped (TERM) every CHAOS_EVERY s
+#   memory     ACTIVATIONS (100000) reads of unknown instance ids (each activates grains): the silos' managed heap
+#              (GC.GetTotalMemory, /metrics) and activation count before and after: bytes per activation
 #   lb         wrk on one instance's last_operation through nginx vs a gateway hit directly, ROUNDS alternating
 #              rounds: the load balancer's overhead as a ratio
 # Knobs: SCENARIOS="lb failover rolling chaos" SILOS=2 GATEWAYS=2 TENANTS=8 WORKERS=8 READERS=4 DATABASES=0
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/bench/.work/scale-out
 RESULTS=$ROOT/bench/results
-SCENARIOS=${SCENARIOS:-lb failover rolling chaos}
+SCENARIOS=${SCENARIOS:-lb failover rolling chaos memory}
 SILOS=${SILOS:-2} GATEWAYS=${GATEWAYS:-2} TENANTS=${TENANTS:-8} WORKERS=${WORKERS:-8} READERS=${READERS:-4} DATABASES=${DATABASES:-0}
 SOAK_SECONDS=${SOAK_SECONDS:-40} CHAOS_SECONDS=${CHAOS_SECONDS:-60} CHAOS_EVERY=${CHAOS_EVERY:-12}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5} CONNECTIONS=${CONNECTIONS:-32} BASE_PORT=${BASE_PORT:-28500}
@@ -64,7 +66,7 @@ done
 grep -q "broker is ready" "$OUT/run.log" || die "run.sh did not become ready in 15 min"
 # shellcheck disable=SC1091
 source "$DATA_DIR/credentials.env"
-export BROKER_USERNAME BROKER_PASSWORD
+export BROKER_USERNAME BROKER_PASSWORD OPERATOR_USERNAME OPERATOR_PASSWORD PGPASSWORD
 LB=http://127.0.0.1:$PORT
 LOADGEN=(dotnet "$ROOT/bench/LoadGenerator/bin/Release/net10.0/OnDemand.LoadGenerator.dll")
 RUN_DIR=$DATA_DIR/run
@@ -181,6 +183,48 @@ if [[ " $SCENARIOS " == *" chaos "* ]]; then
   done
   wait "$SOAK_PID" || log "soak chaos: exit code $?"
   { echo "## Chaos: a random silo or gateway killed (-9) or stopped (TERM) every ${CHAOS_EVERY}s, restarted by its supervisor"; echo; cat "$OUT/chaos.txt"; echo; } >>"$REPORT"
+fi
+
+# ------------------------------------------------------------------------------------------------ memory
+if [[ " $SCENARIOS " == *" memory "* ]]; then
+  ACTIVATIONS=${ACTIVATIONS:-100000}
+  log "memory: $ACTIVATIONS reads of unknown instances (each activates grains), silos' /metrics before and after"
+  # Summed over the silos: managed memory (GC.GetTotalMemory) and Orleans' activation count from /metrics (operator
+  # Basic auth sent: /metrics may be behind it).
+  silo_metric() { # silo_metric REGEX: the sum over the silos of the metric lines matching REGEX
+    local i total=0 v
+    for i in $(seq 1 "$SILOS"); do
+      v=$(curl -fsS --max-time 10 -u "$OPERATOR_USERNAME:$OPERATOR_PASSWORD" "http://127.0.0.1:$((SILO_HTTP_PORT + i - 1))/metrics" \
+        | awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%.0f", s }')
+      total=$(( total + ${v:-0} ))
+    done
+    echo "$total"
+  }
+  curl -fsS --max-time 10 -u "$OPERATOR_USERNAME:$OPERATOR_PASSWORD" "http://127.0.0.1:$SILO_HTTP_PORT/metrics" >"$OUT/metrics-before.txt" || true
+  ACT_RE=${ACT_RE:-^orleans_catalog_activations}
+  MEM_RE=${MEM_RE:-^dotnet_total_memory_bytes}
+  a0=$(silo_metric "$ACT_RE") m0=$(silo_metric "$MEM_RE")
+  t0=$(date +%s.%N)
+  "${LOADGEN[@]}" activate --url "$LB" --count "$ACTIVATIONS" --concurrency 64 --prefix "mem$(date +%s)" >"$OUT/memory.txt" 2>&1 || log "activate: exit code $?"
+  t1=$(date +%s.%N)
+  sleep 5   # a GC or two
+  a1=$(silo_metric "$ACT_RE") m1=$(silo_metric "$MEM_RE")
+  curl -fsS --max-time 10 -u "$OPERATOR_USERNAME:$OPERATOR_PASSWORD" "http://127.0.0.1:$SILO_HTTP_PORT/metrics" >"$OUT/metrics-after.txt" || true
+  {
+    echo "## Memory per activation ($ACTIVATIONS reads of unknown instance ids through nginx, $SILOS silos)"
+    echo
+    cat "$OUT/memory.txt"
+    echo
+    echo "| | before | after | delta |"
+    echo "|---|---:|---:|---:|"
+    echo "| activations (\`$ACT_RE\`, summed over silos) | $a0 | $a1 | $(( a1 - a0 )) |"
+    echo "| managed heap bytes (\`$MEM_RE\`, GC.GetTotalMemory) | $m0 | $m1 | $(( m1 - m0 )) |"
+    echo "| **bytes per activation** | | | $(awk -v m=$(( m1 - m0 )) -v a=$(( a1 - a0 )) 'BEGIN { printf "%.0f", a > 0 ? m / a : 0 }') |"
+    echo
+    echo "Reads took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s. Each unknown id activates the grains last_operation consults (cluster, then database) with empty state;"
+    echo "a grain with an instance's state costs more (its state object). GC.GetTotalMemory(false) is not a forced collection: +/- a gen0 budget."
+    echo
+  } >>"$REPORT"
 fi
 
 cp "$REPORT" "$RESULTS/scale-out-latest.md"

@@ -7,6 +7,8 @@
 //   soak       multi-tenant load for --seconds (Soak.cs): --tenants T --workers W --readers R --databases D
 //              [--delete-all] [--events FILE] [--emulator URL]; a table of ops/s, p50/p99 per endpoint, failures
 //              around each event of FILE, and the final check against the emulator (nothing lost, no duplicate build).
+//   activate   GET last_operation of --count distinct unknown instance ids (--prefix-N): grain activations, for the
+//              memory cost per activation (bench/scale-out.sh)
 //   databases  create --per-cluster databases in each of --clusters clusters (created first, or --existing-clusters
 //              PREFIX made by an earlier `clusters --prefix PREFIX` run), with parameters {"cluster": "<instance name>"}
 //              in the cluster's space; the same measurements.
@@ -26,6 +28,7 @@ try
         "clusters" => await Scenarios.ClustersAsync(options),
         "databases" => await Scenarios.DatabasesAsync(options),
         "soak" => await Soak.RunAsync(options),
+        "activate" => await Soak.ActivateAsync(options),
         _ => throw new FormatException($"unknown subcommand '{options.Command}'"),
     };
 }

@@ -247,6 +247,34 @@ internal static class Soak
         return lost.IsEmpty ? 0 : 3;
     }
 
+    /// <summary>
+    /// `activate`: GET last_operation of --count distinct unknown instance ids (--prefix-N), --concurrency at a time:
+    /// each request activates the grains an instance id maps to (they find no state and answer 410). For the memory
+    /// cost per activation (bench/scale-out.sh reads the silos' /metrics before and after).
+    /// </summary>
+    public static async Task<int> ActivateAsync(Options o)
+    {
+        using var http = NewHttp(o);
+        var next = -1;
+        var failed = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < o.Count)
+            {
+                try
+                {
+                    using var response = await http.GetAsync($"v2/service_instances/{o.Prefix}-{i}/last_operation");
+                    if ((int)response.StatusCode != 410) Interlocked.Increment(ref failed);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { Interlocked.Increment(ref failed); }
+            }
+        })));
+        Console.WriteLine($"activate: {o.Count} unknown instances read in {clock.Elapsed.TotalSeconds:0.0} s ({o.Count / clock.Elapsed.TotalSeconds:0}/s), answers other than 410: {failed}");
+        return failed == 0 ? 0 : 3;
+    }
+
     private static string LastOperationPath(Target target) => $"v2/service_instances/{target.Id}/last_operation?service_id={target.ServiceId}&plan_id={target.PlanId}";
 
     private static byte[] BindingBody(string serviceId, string planId, string app) => Encoding.UTF8.GetBytes(new JsonObject
