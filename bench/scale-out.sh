@@ -10,6 +10,8 @@
 #   rolling    TERM every silo, then every gateway, one at a time (the supervisor starts each again; the next one only
 #              when it rejoined): failed requests (target 0)
 #   chaos      the multi-tenant soak with a random silo or gateway killed (-9) or stopped (TERM) every CHAOS_EVERY s
+#   databases  DB_CLUSTERS (1000) clusters with DB_PER_CLUSTER (10) databases each, then twice that: time and the
+#              doubling ratio (the "osb" provisioner against one fake inner broker: see below)
 #   memory     ACTIVATIONS (100000) reads of unknown instance ids (each activates grains): the silos' managed heap
 #              (GC.GetTotalMemory, /metrics) and activation count before and after: bytes per activation
 #   lb         wrk on one instance's last_operation through nginx vs a gateway hit directly, ROUNDS alternating
@@ -35,10 +37,11 @@ mkdir -p "$WORK" "$RESULTS"
 rm -rf "$DATA_DIR" "$WORK/out"; mkdir -p "$WORK/out"
 OUT=$WORK/out
 
-RUNSH_PID=""
+RUNSH_PID="" INNER_PID=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  [[ -n $INNER_PID ]] && kill -TERM "$INNER_PID" 2>/dev/null
   if [[ -n $RUNSH_PID ]] && kill -0 "$RUNSH_PID" 2>/dev/null; then
     log "stopping the stack (TERM to run.sh, pid $RUNSH_PID)"
     kill -TERM "$RUNSH_PID" 2>/dev/null || true
@@ -51,6 +54,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Databases: the "osb" provisioner (a database is an instance of the cluster's own inner OSB broker) with ONE fake
+# inner broker (tests/ConcourseEmulator/FakeInnerBroker.cs: in memory, synchronous, any cluster's admin credentials)
+# standing in for every emulated cluster's: cheap local provisioning, so the databases scenario measures the broker.
+# The catalog is config/broker.yml with the MySQL service's provisioner switched to osb.
+INNER_PORT=$((BASE_PORT + 4))
+mkdir -p "$WORK/catalog"
+sed -e 's|provisioner: mysql|provisioner: osb|' -e "s|\.\./templates/|$ROOT/templates/|" config/broker.yml >"$WORK/catalog/broker.yml"
+export Broker__ConfigPath=$WORK/catalog/broker.yml Databases__InnerBrokerScheme=http
+export Databases__Endpoints__osb__Host=127.0.0.1 Databases__Endpoints__osb__Port=$INNER_PORT
 log "starting SILOS=$SILOS GATEWAYS=$GATEWAYS ./run.sh on port $PORT (data $DATA_DIR, log $OUT/run.log); builds take 0 s"
 # Fast grain polling of the emulated builds (as bench/run.sh); everything else is run.sh's defaults.
 SILOS=$SILOS GATEWAYS=$GATEWAYS PORT=$PORT PG_PORT=$PG_PORT EMULATOR_PORT=$EMULATOR_PORT SILO_HTTP_PORT=$SILO_HTTP_PORT \
@@ -70,6 +82,9 @@ export BROKER_USERNAME BROKER_PASSWORD OPERATOR_USERNAME OPERATOR_PASSWORD PGPAS
 LB=http://127.0.0.1:$PORT
 LOADGEN=(dotnet "$ROOT/bench/LoadGenerator/bin/Release/net10.0/OnDemand.LoadGenerator.dll")
 RUN_DIR=$DATA_DIR/run
+dotnet "$ROOT/tests/ConcourseEmulator/bin/Release/net10.0/OnDemand.ConcourseEmulator.dll" --port $((BASE_PORT + 3)) --inner-broker-port "$INNER_PORT" \
+  --quiet >"$OUT/inner-broker.log" 2>&1 &
+INNER_PID=$!
 AUTH="Authorization: Basic $(printf '%s:%s' "$BROKER_USERNAME" "$BROKER_PASSWORD" | base64 -w0)"
 VERSION="X-Broker-API-Version: 2.15"
 psql_status() { # psql_status SILO_PORT: the silo's newest membership status (3 Active, 6 Dead)
@@ -183,6 +198,34 @@ if [[ " $SCENARIOS " == *" chaos "* ]]; then
   done
   wait "$SOAK_PID" || log "soak chaos: exit code $?"
   { echo "## Chaos: a random silo or gateway killed (-9) or stopped (TERM) every ${CHAOS_EVERY}s, restarted by its supervisor"; echo; cat "$OUT/chaos.txt"; echo; } >>"$REPORT"
+fi
+
+# ------------------------------------------------------------------------------------------------ databases
+if [[ " $SCENARIOS " == *" databases "* ]]; then
+  DB_CLUSTERS=${DB_CLUSTERS:-1000} DB_PER_CLUSTER=${DB_PER_CLUSTER:-10}
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null -u x:y -H "$VERSION" "http://127.0.0.1:$INNER_PORT/v2/catalog" && break; sleep 0.2; done
+  : >"$OUT/db.tsv"
+  for clusters in "$DB_CLUSTERS" $((DB_CLUSTERS * 2)); do
+    n=$((clusters * DB_PER_CLUSTER))
+    log "databases: $n databases in $clusters clusters through nginx (osb provisioner, fake inner broker, builds 0 s)"
+    t0=$(date +%s.%N)
+    "${LOADGEN[@]}" databases --url "$LB" --clusters "$clusters" --per-cluster "$DB_PER_CLUSTER" --concurrency 64 --prefix "db$clusters" \
+      --database-plan-id da90a5b6-1ddd-4d7e-9b65-2da8c8ce37f6 --timeout-seconds 900 --quiet --out "$OUT/db-$clusters.kv" >"$OUT/db-$clusters.txt" 2>&1 \
+      || log "databases $clusters: exit code $? (see $OUT/db-$clusters.txt)"
+    t1=$(date +%s.%N)
+    kvv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
+    echo "$clusters $n $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(kvv "$OUT/db-$clusters.kv" clusters_wall_s) $(kvv "$OUT/db-$clusters.kv" databases_wall_s) $(kvv "$OUT/db-$clusters.kv" databases_succeeded) $(kvv "$OUT/db-$clusters.kv" databases_put_p50_ms) $(kvv "$OUT/db-$clusters.kv" databases_put_p99_ms)" >>"$OUT/db.tsv"
+  done
+  {
+    echo "## $((DB_CLUSTERS * DB_PER_CLUSTER)) databases in $DB_CLUSTERS clusters, and twice that (through nginx; osb provisioner, one fake inner broker; builds 0 s)"
+    echo
+    echo "| clusters | databases | total s (clusters + databases) | clusters phase s | databases phase s | databases succeeded | database PUT p50 / p99 ms |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    awk '{ printf "| %s | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$OUT/db.tsv"
+    echo
+    echo "Doubling ratio (total time of twice the work / total time): $(awk 'NR == 1 { a = $3 } NR == 2 { b = $3 } END { printf "%.2f", a > 0 ? b / a : 0 }' "$OUT/db.tsv") (target <= 2.2); targets: first row total <= 60 s."
+    echo
+  } >>"$REPORT"
 fi
 
 # ------------------------------------------------------------------------------------------------ memory

@@ -35,6 +35,7 @@ using System.Globalization;
 using OnDemand.ConcourseEmulator;
 
 var options = new EmulatorOptions { Port = 8090, MinimumLogLevel = LogLevel.Information };
+var innerBrokerPort = 0;
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -70,6 +71,9 @@ try
             case "--credhub-client-secret":
                 options.CredHubClientSecret = Value();
                 break;
+            case "--inner-broker-port":
+                innerBrokerPort = int.Parse(Value(), CultureInfo.InvariantCulture);
+                break;
             case "--quiet":
                 options.MinimumLogLevel = LogLevel.Warning;
                 break;
@@ -83,6 +87,7 @@ catch (Exception ex) when (ex is FormatException or OverflowException)
     Console.Error.WriteLine($"Invalid arguments: {ex.Message}");
     Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
     Console.Error.WriteLine("       [--state-file PATH] [--cluster-postgres CONNECTION-STRING] [--credhub-client-id broker] [--credhub-client-secret broker-secret]");
+    Console.Error.WriteLine("       [--inner-broker-port PORT]");
     return 2;
 }
 
@@ -97,8 +102,17 @@ catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
     Console.Error.WriteLine($"The emulator cannot start: {ex.Message}");
     return 1;
 }
+// --inner-broker-port: a FakeInnerBroker (in memory, synchronous, any Basic credentials) standing in for the inner OSB
+// broker of every emulated cluster, for the "osb" database provisioner (bench/scale-out.sh: Databases__Endpoints__osb__*).
+FakeInnerBroker? innerBroker = null;
+if (innerBrokerPort > 0)
+{
+    innerBroker = await FakeInnerBroker.StartAsync("any", "any", TimeSpan.Zero, innerBrokerPort, anyCredentials: true);
+    Console.WriteLine($"Fake inner OSB broker (any Basic credentials, in memory, not a database) on {innerBroker.Url}");
+}
 await using (server)
 {
     await server.WaitForShutdownAsync();
 }
+if (innerBroker is not null) await innerBroker.DisposeAsync();
 return 0;
