@@ -98,7 +98,7 @@ wait_new_pid() { # wait_new_pid NAME OLD: until the supervisor started NAME agai
   die "$1 was not restarted"
 }
 wait_silo_active() { for _ in $(seq 1 600); do [[ $(psql_status "$1") == 3 ]] && return 0; sleep 0.2; done; die "silo on port $1 did not rejoin"; }
-wait_ready() { for _ in $(seq 1 600); do curl -fsS -o /dev/null --max-time 2 "$1/health/ready" && return 0; sleep 0.2; done; die "$1 not ready"; }
+wait_ready() { for _ in $(seq 1 600); do curl -fsS -o /dev/null --max-time 2 "$1/health/ready" 2>/dev/null && return 0; sleep 0.2; done; die "$1 not ready"; }
 soak() { # soak NAME SECONDS [extra loadgen args]: in the background; its pid in SOAK_PID
   local name=$1 seconds=$2; shift 2
   EVENTS=$OUT/$name.events; : >"$EVENTS"
@@ -223,7 +223,7 @@ if [[ " $SCENARIOS " == *" databases "* ]]; then
     echo "|---:|---:|---:|---:|---:|---:|---:|"
     awk '{ printf "| %s | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$OUT/db.tsv"
     echo
-    echo "Doubling ratio (total time of twice the work / total time): $(awk 'NR == 1 { a = $3 } NR == 2 { b = $3 } END { printf "%.2f", a > 0 ? b / a : 0 }' "$OUT/db.tsv") (target <= 2.2); targets: first row total <= 60 s."
+    echo "Doubling ratio (total time of twice the work / total time): $(awk 'NR == 1 { a = $3 } NR == 2 { b = $3 } END { printf "%.2f", (a > 0 ? b / a : 0) }' "$OUT/db.tsv") (target <= 2.2); targets: first row total <= 60 s."
     echo
   } >>"$REPORT"
 fi
@@ -244,7 +244,7 @@ if [[ " $SCENARIOS " == *" memory "* ]]; then
     echo "$total"
   }
   curl -fsS --max-time 10 -u "$OPERATOR_USERNAME:$OPERATOR_PASSWORD" "http://127.0.0.1:$SILO_HTTP_PORT/metrics" >"$OUT/metrics-before.txt" || true
-  ACT_RE=${ACT_RE:-^orleans_catalog_activations}
+  ACT_RE=${ACT_RE:-^microsoft_orleans_orleans_catalog_activations([{]|$)}
   MEM_RE=${MEM_RE:-^dotnet_total_memory_bytes}
   a0=$(silo_metric "$ACT_RE") m0=$(silo_metric "$MEM_RE")
   t0=$(date +%s.%N)
