@@ -171,7 +171,14 @@ if [[ " $SCENARIOS " == *" rolling "* ]]; then
   for i in $(seq 1 "$SILOS"); do
     old=$(pid_of "silo$i"); event "TERM silo$i"; kill -TERM "$old"
     wait_new_pid "silo$i" "$old"; wait_silo_active $((SILO_PORT + i - 1)); event "silo$i rejoined"
-    sleep 7   # the gateways find a silo that joined within GatewayListRefreshPeriod (5 s)
+    # The gateways find a silo that joined within GatewayListRefreshPeriod (5 s), and may still hold its address as
+    # dead: wait 10 s, then until its Orleans gateway receives client messages (its /metrics).
+    sleep 10
+    received() { curl -fsS --max-time 10 -u "$OPERATOR_USERNAME:$OPERATOR_PASSWORD" "http://127.0.0.1:$((SILO_HTTP_PORT + i - 1))/metrics" 2>/dev/null \
+      | awk '$1 ~ /^microsoft_orleans_orleans_gateway_received/ { s += $NF } END { printf "%.0f", s }'; }
+    r0=$(received)
+    for _ in $(seq 1 120); do sleep 0.5; (( $(received) - r0 >= 20 )) && break; done
+    event "silo$i receives the gateways' messages"
   done
   for j in $(seq 1 "$GATEWAYS"); do
     old=$(pid_of "gateway$j"); event "TERM gateway$j"; kill -TERM "$old"

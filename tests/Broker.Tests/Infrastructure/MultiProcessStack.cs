@@ -145,6 +145,38 @@ public sealed class MultiProcessStack : IAsyncDisposable
         }));
     }
 
+    /// <summary>
+    /// Messages the silo's Orleans gateway received from clients (our gateway processes), from its /metrics
+    /// (<c>microsoft_orleans_orleans_gateway_received</c>; sent with the operator's Basic auth).
+    /// </summary>
+    public async Task<double> GatewayMessagesReceivedAsync(NodeProcess silo)
+    {
+        using var client = new HttpClient { BaseAddress = silo.HttpUrl, Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"operator:{BrokerStack.OperatorPassword}")));
+        var text = await client.GetStringAsync("/metrics");
+        return text.Split('\n').Where(l => l.StartsWith("microsoft_orleans_orleans_gateway_received", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Until the gateway processes use a silo that (re)joined: it is Active, at least 10 s passed (twice the gateways'
+    /// GatewayListRefreshPeriod) and its Orleans gateway keeps receiving client messages.
+    /// </summary>
+    public async Task WaitUntilGatewaysUseAsync(NodeProcess silo)
+    {
+        await WaitUntilActiveAsync(silo);
+        var since = DateTime.UtcNow;
+        var before = await GatewayMessagesReceivedAsync(silo);
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(async () =>
+        {
+            var now = await GatewayMessagesReceivedAsync(silo);
+            var enough = now - before >= 20;
+            return enough;
+        }, $"{silo.Name} receiving client messages since {since:HH:mm:ss}", TimeSpan.FromSeconds(60));
+    }
+
     /// <summary>Every process's log tail, for a failure message.</summary>
     public string Logs() => string.Join("\n", _silos.Concat(_gateways).Select(n => $"---- {n.Name}\n{n.Tail(15)}")) + "\n---- nginx\n" + Balancer?.ErrorLog();
 

@@ -91,11 +91,11 @@ public sealed class MultiProcessTopologyTests(PostgresFixture postgres, ITestOut
             var t = DateTime.UtcNow;
             await silo.StopAsync();
             silo.Start();
-            await stack.WaitUntilActiveAsync(silo);
-            // The gateways find a silo that joined by reading the membership table (GatewayListRefreshPeriod, 5 s):
-            // stopping the next silo earlier would leave them with no silo to talk to.
-            await Task.Delay(TimeSpan.FromSeconds(6));
-            steps.Add($"{silo.Name} restarted at +{(t - started).TotalSeconds:0.0} s (stop and rejoin {(DateTime.UtcNow - t).TotalSeconds - 6:0.0} s)");
+            // The gateways find a silo that joined by reading the membership table (GatewayListRefreshPeriod, 5 s) and
+            // may still hold its address as dead: stopping the next silo before they use this one leaves them no silo
+            // ("No gateways available", seen with a fixed 6 s wait on a loaded machine). So: until it gets their traffic.
+            await stack.WaitUntilGatewaysUseAsync(silo);
+            steps.Add($"{silo.Name} restarted at +{(t - started).TotalSeconds:0.0} s (stop, rejoin and in use after {(DateTime.UtcNow - t).TotalSeconds:0.0} s)");
         }
         foreach (var gateway in stack.Gateways)
         {
