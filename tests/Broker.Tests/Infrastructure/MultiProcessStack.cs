@@ -167,7 +167,8 @@ public sealed class MultiProcessStack : IAsyncDisposable
     {
         await WaitUntilActiveAsync(silo);
         var since = DateTime.UtcNow;
-        var before = await GatewayMessagesReceivedAsync(silo);
+        // Its HTTP endpoint may come up a moment after it joined the cluster.
+        var before = await Eventually.MatchesAsync(() => GatewayMessagesReceivedAsync(silo), _ => true, $"{silo.Name} /metrics", TimeSpan.FromSeconds(60));
         await Task.Delay(TimeSpan.FromSeconds(10));
         await Eventually.TrueAsync(async () =>
         {
