@@ -29,6 +29,7 @@ public static class SiloApplication
         var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
         var connectionString = configuration.GetConnectionString("Orleans")
             ?? throw new InvalidOperationException("ConnectionStrings:Orleans is not set (env ConnectionStrings__Orleans)");
+        var keyRing = KeyRingCertificates.Load(configuration);
 
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(configuration)
@@ -42,7 +43,11 @@ public static class SiloApplication
         builder.Services.AddBrokerGrains(configuration);
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
-            .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString));
+            .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString))
+            // Keys are encrypted at rest with a certificate that is not in the database (docs/security.md); the previous
+            // certificates still decrypt the keys they encrypted, so a certificate rotation loses no secret.
+            .ProtectKeysWithCertificate(keyRing.Current)
+            .UnprotectKeysWithAnyCertificate([.. keyRing.All]);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });

@@ -64,6 +64,7 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Broker:DashboardSecret"] = DashboardSecret,
             ["Broker:OperatorPassword"] = OperatorPassword,
             ["Operator:Password"] = OperatorPassword,
+            ["DataProtection:CertificatePath"] = TestCertificates.SharedPath,
             ["CredHub:Url"] = $"{concourseUrl}/credhub",
             ["CredHub:UaaUrl"] = $"{concourseUrl}/uaa",
             ["CredHub:ClientId"] = "broker",
