@@ -19,6 +19,7 @@ public static class GatewayApplication
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        MetricLabels.Configure();   // no database, host or user names in metric labels (docs/security.md)
         var configuration = builder.Configuration;
         builder.Services.Configure<GatewaySettings>(configuration.GetSection(GatewaySettings.Section));
         var settings = configuration.GetSection(GatewaySettings.Section).Get<GatewaySettings>() ?? new GatewaySettings();
@@ -62,12 +63,20 @@ public static class GatewayApplication
         builder.Services.AddSingleton<CatalogDocument>();
         builder.Services.AddSingleton<ParameterSchemas>();
         builder.Services.AddSingleton<DashboardLinks>();
+        builder.Services.AddSingleton(new FailedAuthentications(configuration));
+        builder.Services.AddClientAddresses(configuration);
 
         var app = builder.Build();
         // Fail at start, not on the first request, when the catalog or a schema is unusable.
         _ = app.Services.GetRequiredService<CatalogDocument>();
         _ = app.Services.GetRequiredService<ParameterSchemas>();
         _ = app.Services.GetRequiredService<DashboardLinks>();
+        if (string.IsNullOrEmpty(settings.OperatorPassword))
+            throw new InvalidOperationException("Broker:OperatorPassword is not set (env Broker__OperatorPassword): /metrics and the operator view of dashboards need it");
+
+        // The client address first (a trusted proxy's X-Forwarded-For), then /metrics for operators only (docs/security.md).
+        app.UseForwardedHeaders();
+        app.UseOperatorGate(new BasicCredentials(settings.OperatorUsername, settings.OperatorPassword), "/metrics");
 
         app.Use(async (context, next) =>
         {

@@ -25,6 +25,7 @@ public static class SiloApplication
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        MetricLabels.Configure();   // no database, host or user names in metric labels (docs/security.md)
         var configuration = builder.Configuration;
         var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
         var connectionString = configuration.GetConnectionString("Orleans")
@@ -41,6 +42,7 @@ public static class SiloApplication
         // itself ends at most Orleans:ShutdownGrace later, even when PostgreSQL is unreachable (ShutdownWatchdog).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
+        builder.Services.AddSingleton(new FailedAuthentications(configuration));
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
             .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString))
@@ -79,17 +81,9 @@ public static class SiloApplication
             SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory(), app.Logger).GetAwaiter().GetResult();
         }
 
-        var operatorCredentials = OperatorCredentials(configuration);
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"), dashboard => dashboard.Use(async (context, next) =>
-        {
-            if (!operatorCredentials.Match(context.Request.Headers.Authorization))
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"OnDemand.Orleans operators\"";
-                return;
-            }
-            await next(context);
-        }));
+        // The Orleans Dashboard (all its pages and API routes are under /dashboard) and /metrics: operators only,
+        // failed attempts rate-limited per client address (docs/security.md).
+        app.UseOperatorGate(OperatorCredentials(configuration), "/dashboard", "/metrics");
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapMetrics("/metrics");
         app.MapGet("/health/live", () => Results.Text("ok"));
