@@ -27,8 +27,21 @@ public static class ClientAddresses
             o.ForwardLimit = 1;
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // the obsolete list is still consulted, and holds loopback by default
+            o.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
             foreach (var proxy in proxies) o.KnownProxies.Add(proxy);
             foreach (var network in networks) o.KnownIPNetworks.Add(network);
         });
+    }
+
+    /// <summary>
+    /// X-Forwarded-For is read only when a proxy is configured: with both lists empty, ASP.NET Core's forwarded headers
+    /// middleware would trust every peer.
+    /// </summary>
+    public static IApplicationBuilder UseClientAddresses(this IApplicationBuilder app)
+    {
+        var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
+        return options.KnownProxies.Count > 0 || options.KnownIPNetworks.Count > 0 ? app.UseForwardedHeaders() : app;
     }
 }

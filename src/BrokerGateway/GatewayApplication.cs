@@ -75,7 +75,7 @@ public static class GatewayApplication
             throw new InvalidOperationException("Broker:OperatorPassword is not set (env Broker__OperatorPassword): /metrics and the operator view of dashboards need it");
 
         // The client address first (a trusted proxy's X-Forwarded-For), then /metrics for operators only (docs/security.md).
-        app.UseForwardedHeaders();
+        app.UseClientAddresses();
         app.UseOperatorGate(new BasicCredentials(settings.OperatorUsername, settings.OperatorPassword), "/metrics");
 
         app.Use(async (context, next) =>
