@@ -43,9 +43,11 @@ public static class SiloApplication
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
         builder.Services.AddSingleton(new FailedAuthentications(configuration));
+        var keyRepository = new PostgresXmlRepository(connectionString);
+        builder.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<PlaintextKeyRetirement>(services, keyRepository, TimeProvider.System));
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
-            .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString))
+            .AddKeyManagementOptions(o => o.XmlRepository = keyRepository)
             // Keys are encrypted at rest with a certificate that is not in the database (docs/security.md); the previous
             // certificates still decrypt the keys they encrypted, so a certificate rotation loses no secret.
             .ProtectKeysWithCertificate(keyRing.Current)

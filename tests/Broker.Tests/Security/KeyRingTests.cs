@@ -102,6 +102,32 @@ public sealed partial class KeyRingTests(PostgresFixture postgres)
         Assert.Contains(newRaw, newest.ToString(SaveOptions.DisableFormatting));
     }
 
+    [Fact]
+    public async Task A_key_ring_kept_unencrypted_before_the_upgrade_gets_an_encrypted_key_at_start()
+    {
+        await using var stack = await BrokerStack.StartAsync(postgres.Server);
+        // The key ring as a silo of the old main left it: a key stored in plaintext, the newest one, with a secret.
+        var legacyServices = new ServiceCollection();
+        legacyServices.AddDataProtection().SetApplicationName(ApplicationName)
+            .AddKeyManagementOptions(o => o.XmlRepository = new OnDemand.Silo.Security.PostgresXmlRepository(stack.ConnectionString));
+        await using var legacy = legacyServices.BuildServiceProvider();
+        legacy.GetRequiredService<IKeyManager>().CreateNewKey(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(90));
+        var legacySecret = legacy.GetRequiredService<IDataProtectionProvider>().CreateProtector(Purpose).Protect("written-before-the-upgrade");
+
+        await stack.RedeployAsync(new Dictionary<string, string?>());   // the upgraded silo starts
+        var pg = new PgSession(new OsbClient(stack.Client), postgres.Server);
+        await pg.ClusterAsync("upgrade-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var keys = await KeyElementsAsync(stack.ConnectionString);
+        var withoutCertificate = Protector(keys, certificatePath: null);
+        var written = await CiphertextsAsync(stack.ConnectionString);
+        Assert.NotEmpty(written);
+        Assert.All(written, c => Assert.Null(TryUnprotect(withoutCertificate, c)));
+        // What the old key encrypted stays readable by the broker (and, until rewritten, by a dump: docs/security.md).
+        Assert.Equal("written-before-the-upgrade", stack.Silos[0].Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(Purpose).Unprotect(legacySecret));
+        Assert.Equal("written-before-the-upgrade", TryUnprotect(withoutCertificate, legacySecret));
+    }
+
     private static IDataProtector Protector(IReadOnlyList<XElement> keys, string? certificatePath)
     {
         var services = new ServiceCollection();
