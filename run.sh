@@ -56,7 +56,7 @@ export BROKER_USERNAME BROKER_PASSWORD OPERATOR_USERNAME OPERATOR_PASSWORD DASHB
 keyring="$DATA_DIR/keyring.pem"
 if [[ -z "${DataProtection__CertificatePath:-}" && ! -f "$keyring" ]]; then
   (umask 077; openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj /CN=ondemand-keyring -keyout "$keyring.key" -out "$keyring.crt" 2>/dev/null \
-    && cat "$keyring.crt" "$keyring.key" >"$keyring"; rm -f "$keyring.key" "$keyring.crt") || { echo "openssl is required to make $keyring" >&2; exit 1; }
+    && cat "$keyring.crt" "$keyring.key" >"$keyring"; made=$?; rm -f "$keyring.key" "$keyring.crt"; exit $made) || { echo "openssl is required to make $keyring" >&2; exit 1; }
 fi
 export DataProtection__CertificatePath="${DataProtection__CertificatePath:-$keyring}"
 

@@ -37,6 +37,38 @@ public sealed partial class KeyRingTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task The_certificate_run_sh_makes_once_is_private_and_accepted_by_the_silo()
+    {
+        // run.sh's own lines (from its key ring comment to the export), in a fresh data folder.
+        var lines = File.ReadAllLines(Path.Combine(RepositoryPaths.Root, "run.sh"))
+            .SkipWhile(l => !l.StartsWith("# The certificate that encrypts the Data Protection key ring"))
+            .TakeWhile(l => !l.StartsWith("export DataProtection__CertificatePath"))
+            .ToList();
+        Assert.NotEmpty(lines);
+        var data = Directory.CreateTempSubdirectory("ondemand-runsh-").FullName;
+        var script = string.Join("\n", lines) + "\nprintf %s \"$keyring\"\n";
+        async Task<string> RunAsync()
+        {
+            var start = new System.Diagnostics.ProcessStartInfo("bash", ["-euc", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.Environment["DATA_DIR"] = data;
+            start.Environment.Remove("DataProtection__CertificatePath");
+            using var bash = System.Diagnostics.Process.Start(start)!;
+            var made = await bash.StandardOutput.ReadToEndAsync();
+            await bash.WaitForExitAsync();
+            Assert.True(bash.ExitCode == 0, await bash.StandardError.ReadToEndAsync());
+            return made;
+        }
+        var path = await RunAsync();
+        var first = await File.ReadAllBytesAsync(path);
+        Assert.Equal(path, await RunAsync());   // a second start keeps it
+        Assert.Equal(first, await File.ReadAllBytesAsync(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        Assert.Equal([Path.Combine(data, "keyring.pem")], Directory.GetFiles(data));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = path }).Build();
+        Assert.True(OnDemand.Silo.Security.KeyRingCertificates.Load(configuration).Current.HasPrivateKey);
+    }
+
+    [Fact]
     public async Task A_dump_of_the_database_alone_decrypts_no_stored_secret()
     {
         await using var stack = await BrokerStack.StartAsync(postgres.Server);
