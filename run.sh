@@ -2,7 +2,14 @@
 # OnDemand.Orleans, complete and local, in the foreground:
 #   a private PostgreSQL under $DATA_DIR, the sql/ schema, one silo, one gateway on http://127.0.0.1:$PORT,
 #   and - unless Concourse__Url is set - the Concourse API EMULATOR from tests/ (not a real Concourse).
-# Ctrl-C stops everything it started; state (PostgreSQL data, credentials) survives a restart.
+# Ctrl-C (or TERM), in the foreground or in the background, stops everything it started; state (PostgreSQL data,
+# credentials) survives a restart. Each run logs to $DATA_DIR/logs/<UTC time>/ (logs/latest links to it); the last
+# KEEP_LOGS (5) runs' logs are kept. Works as root from any folder (scripts/postgres.sh) and as an ordinary user.
+# BUILD=0 skips the build and runs the binaries already built under BIN_ROOT (this checkout) for CONFIGURATION
+# (Release), e.g. BUILD=0 CONFIGURATION=Debug after `dotnet build tests/Broker.Tests`.
+#
+# CloudFoundry__ApiUrl, __ClientId, __ClientSecret (and the other CloudFoundry__* settings) are passed through to the
+# gateways as they are: with them, databases may use a cluster of another space (docs/sharing.md).
 #
 # SILOS=N GATEWAYS=M ./run.sh: N silos and M gateways on the one PostgreSQL, each supervised on its own (one that
 # dies is restarted after RESTART_DELAY seconds; RESTART=0 only reports it), and with M > 1 nginx on $PORT as the
@@ -10,6 +17,17 @@
 #   silo i: Orleans SILO_PORT (11111), SILO_GATEWAY_PORT (30000), HTTP SILO_HTTP_PORT (8081);
 #   gateway j: GATEWAY_HTTP_PORT (PORT + 100) when behind nginx.
 set -euo pipefail
+
+# A background job of a non-interactive shell (`./run.sh &` in a script) starts with SIGINT ignored, and a
+# non-interactive bash can neither trap nor reset a signal ignored on entry: run again with SIGINT at its default, so
+# that Ctrl-C and `kill -INT` stop a background run too. coreutils >= 8.31 has env --default-signal.
+if [[ -z ${ONDEMAND_RUN_SIGINT_RESET:-} ]] && (( 0x$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status) & 2 )); then
+  if env --default-signal=INT true 2>/dev/null; then
+    ONDEMAND_RUN_SIGINT_RESET=1 exec env --default-signal=INT "$BASH" "$0" "$@"
+  fi
+  echo "run.sh: SIGINT is ignored (a background job) and this env has no --default-signal: stop it with TERM" >&2
+fi
+unset ONDEMAND_RUN_SIGINT_RESET
 cd "$(dirname "$0")"
 
 DATA_DIR=${DATA_DIR:-.data}
@@ -27,10 +45,23 @@ SILO_GATEWAY_PORT=${SILO_GATEWAY_PORT:-30000}
 GATEWAY_HTTP_PORT=${GATEWAY_HTTP_PORT:-$((PORT + 100))}
 RESTART=${RESTART:-1}
 RESTART_DELAY=${RESTART_DELAY:-2}
+KEEP_LOGS=${KEEP_LOGS:-5}
+BUILD=${BUILD:-1}
+CONFIGURATION=${CONFIGURATION:-Release}
+BIN_ROOT=${BIN_ROOT:-$PWD}
+[[ $KEEP_LOGS =~ ^[1-9][0-9]*$ ]] || { echo "KEEP_LOGS must be a positive number" >&2; exit 2; }
 mkdir -p "$DATA_DIR"
 DATA_DIR=$(cd "$DATA_DIR" && pwd)
-LOG_DIR="$DATA_DIR/logs"
-mkdir -p "$LOG_DIR"
+
+# Logs: one folder per run, logs/latest -> the newest; only the last KEEP_LOGS runs' folders are kept.
+LOG_ROOT="$DATA_DIR/logs"
+mkdir -p "$LOG_ROOT"
+LOG_DIR="$LOG_ROOT/$(date -u +%Y-%m-%dT%H-%M-%SZ)"
+[[ -e $LOG_DIR ]] && LOG_DIR+="-$$"
+mkdir "$LOG_DIR"
+ln -sfn "$(basename "$LOG_DIR")" "$LOG_ROOT/latest"
+mapfile -t old_logs < <(find "$LOG_ROOT" -mindepth 1 -maxdepth 1 -type d -name '[0-9][0-9][0-9][0-9]-*' | sort | head -n "-$KEEP_LOGS")
+(( ${#old_logs[@]} == 0 )) || rm -rf -- "${old_logs[@]}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -75,9 +106,16 @@ if (( GATEWAYS > 1 )) && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/ngin
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-say "building (Release)"
-dotnet build OnDemand.Orleans.sln -c Release -v quiet -nologo -clp:ErrorsOnly >"$LOG_DIR/build.log" 2>&1 || { cat "$LOG_DIR/build.log"; exit 1; }
-bin() { echo "$1/bin/Release/net10.0/$2"; }
+bin() { echo "$BIN_ROOT/$1/bin/$CONFIGURATION/net10.0/$2"; }
+if [[ $BUILD == 0 ]]; then
+  say "not building (BUILD=0): $CONFIGURATION binaries under $BIN_ROOT"
+  for built in "$(bin src/Silo OnDemand.Silo.dll)" "$(bin src/BrokerGateway OnDemand.BrokerGateway.dll)" "$(bin tests/ConcourseEmulator OnDemand.ConcourseEmulator.dll)"; do
+    [[ -f $built ]] || { echo "$built is missing: build first, or run without BUILD=0" >&2; exit 1; }
+  done
+else
+  say "building ($CONFIGURATION)"
+  dotnet build OnDemand.Orleans.sln -c "$CONFIGURATION" -v quiet -nologo -clp:ErrorsOnly >"$LOG_DIR/build.log" 2>&1 || { cat "$LOG_DIR/build.log"; exit 1; }
+fi
 
 pids=()
 RUN_DIR="$DATA_DIR/run"
@@ -91,7 +129,9 @@ cleanup() {
   wait 2>/dev/null || true
   scripts/postgres.sh stop "$DATA_DIR/postgres" || true
 }
-trap cleanup INT TERM EXIT
+# A stop asked for (Ctrl-C, TERM) is a normal end: exit 0 once everything is stopped, wherever the script was.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 # supervise NAME COMMAND...: runs COMMAND (output to $LOG_DIR/NAME.log, pid in $RUN_DIR/NAME.pid) in the background
 # and, when it dies on its own, says so and starts it again: one process that dies stops nothing else. TERM stops
@@ -125,6 +165,7 @@ supervise() {
 
 say "PostgreSQL on 127.0.0.1:$PG_PORT (data in $DATA_DIR/postgres)"
 scripts/postgres.sh start "$DATA_DIR/postgres" "$PG_PORT"
+ln -sfn "$(realpath "$DATA_DIR/postgres")/server.log" "$LOG_DIR/postgres.log"   # the server's own log (kept across runs)
 export ConnectionStrings__Orleans="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=ondemand;Maximum Pool Size=50"
 
 say "applying sql/"
@@ -132,9 +173,11 @@ dotnet "$(bin src/Silo OnDemand.Silo.dll)" migrate
 
 if [[ -z "${Concourse__Url:-}" ]]; then
   say "no Concourse__Url: starting the Concourse API EMULATOR on 127.0.0.1:$EMULATOR_PORT (builds take ${EMULATOR_BUILD_SECONDS}s; not a real Concourse)"
+  # Its secrets go in its environment, not on its command line (ps shows that to every user); only it gets them.
   emulator=(dotnet "$(bin tests/ConcourseEmulator OnDemand.ConcourseEmulator.dll)" --port "$EMULATOR_PORT" --build-seconds "$EMULATOR_BUILD_SECONDS"
-    --username admin --password admin --team main --state-file "$DATA_DIR/concourse-emulator.json"
-    --cluster-postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=postgres")
+    --username admin --team main --state-file "$DATA_DIR/concourse-emulator.json")
+  export CONCOURSE_EMULATOR_PASSWORD=admin
+  export CONCOURSE_EMULATOR_CLUSTER_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=postgres"
   if (( MULTI )); then
     : >"$LOG_DIR/concourse-emulator.log"
     supervise concourse-emulator "${emulator[@]}"
@@ -142,6 +185,7 @@ if [[ -z "${Concourse__Url:-}" ]]; then
     "${emulator[@]}" >"$LOG_DIR/concourse-emulator.log" 2>&1 &
     pids+=($!)
   fi
+  export -n CONCOURSE_EMULATOR_PASSWORD CONCOURSE_EMULATOR_CLUSTER_POSTGRES
   export Concourse__Url="http://127.0.0.1:$EMULATOR_PORT" Concourse__Team=main Concourse__Username=admin Concourse__Password=admin
   export CredHub__Url="http://127.0.0.1:$EMULATOR_PORT/credhub" CredHub__UaaUrl="http://127.0.0.1:$EMULATOR_PORT/uaa" CredHub__ClientId=broker CredHub__ClientSecret=broker-secret
   # The emulated clusters all live in the local PostgreSQL: their admin endpoints are this server.
@@ -246,10 +290,11 @@ cat <<EOM
     dashboard         $dashboard_url   ($OPERATOR_USERNAME / $OPERATOR_PASSWORD)
     metrics           $metrics
     Concourse         $Concourse__Url
+    Cloud Foundry API ${CloudFoundry__ApiUrl:-not configured (CloudFoundry__* from the environment; sharing clusters across spaces is off)}
   Try:
     curl -u $BROKER_USERNAME:$BROKER_PASSWORD -H 'X-Broker-API-Version: 2.15' http://127.0.0.1:$PORT/v2/catalog
 
-  Ctrl-C stops everything; state is kept in $DATA_DIR.
+  Ctrl-C stops everything; state is kept in $DATA_DIR; this run's logs: $LOG_DIR.
 
 EOM
 if (( MULTI )); then

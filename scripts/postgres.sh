@@ -8,12 +8,21 @@
 # It listens on 127.0.0.1:PORT only, with its unix socket inside DATA_DIR. The superuser is "postgres" with password
 # $PGPASSWORD (default "postgres"); TCP logins need that password, the private socket is trusted. `start` is
 # idempotent and prints nothing but errors. PostgreSQL refuses to run as root, so as root the server runs as the
-# "postgres" system account (created by Debian's postgresql package) and DATA_DIR is handed to it.
+# "postgres" system account (created by Debian's postgresql package) and DATA_DIR is handed to it. When that account
+# cannot reach DATA_DIR (a checkout in root's 0700 home), the cluster is created in $RELOCATED_BASE
+# (/var/lib/ondemand-orleans/postgres-XXXXXXXX) and DATA_DIR becomes a symlink to it: the symlink records where the
+# data lives, so it survives restarts and a moved checkout; delete both to start afresh:
+#   rm -rf "$(readlink -f DATA_DIR)" DATA_DIR
+#
+# Every start takes CONNECT on the databases "postgres", "template1" and "ondemand" away from PUBLIC (superusers keep
+# it; login roles with CREATEDB and CREATEROLE - the emulated clusters' admin accounts - get it on "postgres", their
+# admin database): a binding login connects to its own database only.
 set -euo pipefail
 
 readonly SUPERUSER=postgres
 readonly SERVICE_ACCOUNT=postgres
 readonly DATABASE=ondemand
+RELOCATED_BASE=${ONDEMAND_PG_HOME:-/var/lib/ondemand-orleans}
 
 usage() {
   echo "usage: $0 start DATA_DIR PORT | stop DATA_DIR | status DATA_DIR" >&2
@@ -52,13 +61,36 @@ ensure_binaries() {
   BIN_DIR=$(find_bin_dir) || fail "postgresql installed but initdb/pg_ctl still not found"
 }
 
-# Runs a PostgreSQL tool as the account that owns the cluster.
+# Runs a PostgreSQL tool as the account that owns the cluster (from /: the caller's folder may be closed to it).
 as_owner() {
   if is_root; then
-    runuser -u "$SERVICE_ACCOUNT" -- "$@"
+    (cd / && runuser -u "$SERVICE_ACCOUNT" -- "$@")
   else
     "$@"
   fi
+}
+
+# As root, a new cluster goes where the service account can reach it (see the top of this file). $1: DATA_DIR as
+# given (a symlink once relocated).
+relocate_if_unreachable() {
+  local given=$1 parent target
+  is_root || return 0
+  [[ -f $DATA_DIR/PG_VERSION ]] && return 0 # an existing cluster stays where it is
+  parent=$(dirname "$DATA_DIR")
+  mkdir -p "$parent"
+  (cd / && runuser -u "$SERVICE_ACCOUNT" -- test -x "$parent") 2>/dev/null && return 0
+  # Only an empty folder (left by an earlier attempt) may be replaced by the symlink.
+  if [[ -L $given ]]; then
+    rm -f "$given"
+  elif [[ -d $given ]]; then
+    rmdir "$given" 2>/dev/null || fail "$given is not empty, has no cluster, and the $SERVICE_ACCOUNT account cannot reach it"
+  fi
+  mkdir -p "$RELOCATED_BASE"
+  chmod 755 "$RELOCATED_BASE"
+  target=$(mktemp -d "$RELOCATED_BASE/postgres-XXXXXXXX")
+  ln -s "$target" "$given"
+  echo "postgres.sh: the $SERVICE_ACCOUNT account cannot reach $parent; PostgreSQL data lives in $target ($given links to it)" >&2
+  DATA_DIR=$target
 }
 
 is_running() { as_owner "$BIN_DIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -103,6 +135,7 @@ start() {
   [[ $port =~ ^[0-9]+$ ]] || usage
   ensure_binaries
 
+  relocate_if_unreachable "$GIVEN_DATA_DIR"
   [[ -f $DATA_DIR/PG_VERSION ]] || init_cluster
 
   if ! is_running; then
@@ -117,14 +150,30 @@ start() {
   ACTUAL_PORT=$(sed -n 4p "$DATA_DIR/postmaster.pid")
   [[ $ACTUAL_PORT == "$port" ]] || echo "postgres.sh: already running on port $ACTUAL_PORT, not $port" >&2
 
-  # An explicit $PGPASSWORD wins over the one the cluster was created with.
+  # An explicit $PGPASSWORD wins over the one the cluster was created with. On stdin, not on psql's command line
+  # (ps shows that); standard_conforming_strings is on, so only quotes need doubling.
   if [[ -n ${PGPASSWORD:-} ]]; then
-    printf "ALTER ROLE %s PASSWORD :'password';\n" "$SUPERUSER" | psql_admin -v password="$PGPASSWORD" >/dev/null
+    printf "ALTER ROLE %s PASSWORD '%s';\n" "$SUPERUSER" "${PGPASSWORD//\'/\'\'}" | psql_admin >/dev/null
   fi
 
   if [[ -z $(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'") ]]; then
     psql_admin -c "CREATE DATABASE $DATABASE" >/dev/null
   fi
+
+  # Binding logins connect to their own database only (the provisioner revokes PUBLIC's CONNECT on each database it
+  # creates): not to the maintenance databases, nor to the broker's. Repeated on every start, so a data folder made
+  # before this rule gets it too, and the admin accounts of clusters deployed before it keep their admin database.
+  psql_admin >/dev/null <<SQL
+REVOKE CONNECT ON DATABASE postgres, template1, $DATABASE FROM PUBLIC;
+DO \$\$
+DECLARE admin text;
+BEGIN
+  FOR admin IN SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolcreatedb AND rolcreaterole AND NOT rolsuper LOOP
+    EXECUTE format('GRANT CONNECT ON DATABASE postgres TO %I', admin);
+  END LOOP;
+END
+\$\$;
+SQL
 }
 
 stop() {
@@ -141,6 +190,7 @@ status() {
 
 [[ $# -ge 2 ]] || usage
 command=$1
+GIVEN_DATA_DIR=$2
 DATA_DIR=$(realpath -m "$2")
 
 case $command in

@@ -1,4 +1,6 @@
+using OnDemand.BrokerGateway.CloudFoundry;
 using OnDemand.BrokerGateway.Dashboard;
+using OnDemand.BrokerGateway.Operator;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Catalog;
 using OnDemand.Grains.Hosting;
@@ -14,7 +16,8 @@ namespace OnDemand.BrokerGateway;
 /// </summary>
 public static class GatewayApplication
 {
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="services">replaces services after the gateway's own (tests: a clock).</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? services = null)
     {
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -51,6 +54,7 @@ public static class GatewayApplication
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", TimeSpan.FromSeconds(5)));
             // No session state to reset between membership queries (see the silo): no DISCARD ALL round trip.
             client.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString; });
+            client.AddActivityPropagation();
             // Gateways may start before any silo: keep trying rather than crash; readiness says when it is connected.
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
@@ -65,6 +69,9 @@ public static class GatewayApplication
         builder.Services.AddSingleton<DashboardLinks>();
         builder.Services.AddSingleton(new FailedAuthentications(configuration));
         builder.Services.AddClientAddresses(configuration);
+        builder.Services.AddCloudFoundrySharing(configuration);
+        builder.Services.AddOperatorApi(configuration);
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         // Fail at start, not on the first request, when the catalog or a schema is unusable.
@@ -95,6 +102,7 @@ public static class GatewayApplication
             }
         });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/v2"), osb => osb.UseMiddleware<OsbRequestLog>().UseMiddleware<OsbHeadersMiddleware>());
+        app.UseWhen(MaintenanceGate.Applies, gate => gate.UseMiddleware<MaintenanceGate>());
 
         var catalog = app.Services.GetRequiredService<CatalogDocument>().Utf8Json;
         app.MapGet("/v2/catalog", (HttpContext context) =>
@@ -106,8 +114,10 @@ public static class GatewayApplication
         app.MapInstanceEndpoints();
         app.MapBindingEndpoints();
         app.MapDashboardEndpoints();
+        app.MapOperatorEndpoints();
         app.MapGet("/health/live", () => Results.Text("ok"));
         app.MapGet("/health/ready", Ready);
+        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         return app;
     }

@@ -17,4 +17,12 @@ public interface IDatabaseGrain : IServiceInstanceGrain
 
     [AlwaysInterleave, Alias("GetBinding")]
     Task<BindResult> GetBinding(string bindingId);
+
+    /// <summary>
+    /// Whether this id names a database instance: one exists (deleted ones keep their id) or a create of it is running
+    /// now. Answered from memory without waiting; the cluster grain of the same id asks it before it honours a
+    /// reservation a crashed create may have left (docs/crash-consistency.md).
+    /// </summary>
+    [AlwaysInterleave, Alias("HoldsInstanceId")]
+    Task<bool> HoldsInstanceId();
 }

@@ -20,6 +20,8 @@ public static class BrokerGrainsServiceCollectionExtensions
         services.Configure<ConcourseOptions>(configuration.GetSection(ConcourseOptions.Section));
         services.Configure<SlackOptions>(configuration.GetSection(SlackOptions.Section));
         services.Configure<ClusterLifecycleOptions>(configuration.GetSection(ClusterLifecycleOptions.Section));
+        services.Configure<Fleet.QuotaOptions>(configuration.GetSection(Fleet.QuotaOptions.Section));
+        services.Configure<Fleet.UpgradeOptions>(configuration.GetSection(Fleet.UpgradeOptions.Section));
         services.AddSingleton<IConcourseClient, ConcourseClient>();
         services.AddSingleton<IPipelineRenderer, PipelineRenderer>();
         services.AddSingleton<PipelineTemplates>();
@@ -34,6 +36,7 @@ public static class BrokerGrainsServiceCollectionExtensions
         // The host provides Data Protection (the silo keeps its key ring in PostgreSQL).
         services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
         services.AddSingleton(TimeProvider.System);
+        services.AddHostedService<Telemetry.FleetMetricsService>();
         return services;
     }
 }

@@ -4,3 +4,4 @@ global using Orleans.Runtime;
 global using OnDemand.Grains.Interfaces;
 global using OnDemand.Grains.Interfaces.Catalog;
 global using OnDemand.Grains.Interfaces.Messages;
+global using Microsoft.Extensions.Logging;

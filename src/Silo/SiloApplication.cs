@@ -71,6 +71,7 @@ public static class SiloApplication
             var reminderPeriod = configuration.GetValue("Lifecycle:ReminderPeriod", TimeSpan.FromMinutes(1));
             if (reminderPeriod < TimeSpan.FromMinutes(1)) silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = reminderPeriod);
             silo.AddDashboard();
+            silo.AddActivityPropagation(); // traces follow a request from the gateway into the grains
         });
         // Orleans' binary serializer with [Alias]ed types: stored state survives class and assembly renames.
         builder.Services.AddOptions<AdoNetGrainStorageOptions>(StorageName)
@@ -87,6 +88,7 @@ public static class SiloApplication
         // failed attempts rate-limited per client address (docs/security.md).
         app.UseOperatorGate(OperatorCredentials(configuration), "/dashboard", "/metrics");
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         app.MapGet("/health/live", () => Results.Text("ok"));
         return app;

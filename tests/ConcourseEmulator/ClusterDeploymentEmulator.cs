@@ -12,7 +12,8 @@ namespace OnDemand.ConcourseEmulator;
 /// <list type="bullet">
 /// <item>a <c>deploy</c> build that would succeed resolves <c>((admin_username))</c> and <c>((admin_password))</c> from
 /// the fake CredHub as Concourse would (<c>/concourse/TEAM/PIPELINE/VAR</c>, then <c>/concourse/TEAM/VAR</c>) and
-/// creates that role <c>LOGIN CREATEDB CREATEROLE</c> (or sets its password if it exists). Missing credentials fail
+/// creates that role <c>LOGIN CREATEDB CREATEROLE</c> (or sets its password if it exists) and grants it CONNECT on
+/// the connection's database (the admin database; PUBLIC may have lost it). Missing credentials fail
 /// the build, as a real deploy would; so does a database error.</item>
 /// <item>a <c>delete</c> build that would succeed drops what the admin role brought: the databases owned by it or by
 /// the roles related to it through a grant (granted to it, or granted by it: <c>pg_auth_members</c>), those roles,
@@ -30,6 +31,7 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
     public const string CredHubPathPrefix = "/concourse";
 
     private const int MaxIdentifierBytes = 63;
+    private static readonly SemaphoreSlim GrantGate = new(1, 1);
     private static readonly Task<string?> KeepOutcome = Task.FromResult<string?>(null);
     private static readonly Task<string?> Fail = Task.FromResult<string?>(BuildStatus.Failed);
 
@@ -157,6 +159,27 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                 {
                     // Created or dropped by someone else meanwhile: look again.
                 }
+            }
+            // The admin works from the maintenance database (the catalog's admin_database), which PUBLIC may not be
+            // allowed to connect to (scripts/postgres.sh revokes it, so binding logins stay in their own databases):
+            // then grant it by name, as a real deployment's setup would. One grant at a time: concurrent GRANTs on one
+            // database fail with "tuple concurrently updated".
+            await GrantGate.WaitAsync(_stopping);
+            try
+            {
+                var grant = await ScalarAsync<string>(connection, """
+                    SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), $1::text)
+                    WHERE NOT has_database_privilege($1::text, current_database(), 'CONNECT')
+                    """, role);
+                if (grant is not null)
+                {
+                    await using var command = new NpgsqlCommand(grant, connection);
+                    await command.ExecuteNonQueryAsync(_stopping);
+                }
+            }
+            finally
+            {
+                GrantGate.Release();
             }
             _deployedAdmins[(build.Team, build.Pipeline)] = role;
             _logger.LogInformation("Emulated deploy {Team}/{Pipeline} build {BuildId}: admin role '{Role}' {Action} (LOGIN CREATEDB CREATEROLE)",

@@ -13,6 +13,7 @@ internal static class ControlApi
     {
         var control = routes.MapGroup(EmulatorMiddleware.ControlPrefix);
         control.MapGet("/stats", Stats);
+        control.MapGet("/pipelines", Pipelines);
         control.MapPut("/build-duration", (HttpContext context, EmulatorState state) =>
             Run(() => state.BuildDuration = TimeSpan.FromSeconds(Number(context, "seconds"))));
         control.MapPost("/script", (HttpContext context, EmulatorState state) => Run(() =>
@@ -66,6 +67,36 @@ internal static class ControlApi
             ["logged_requests"] = faults.RequestLog.Count,
             ["pending_faults"] = faults.PendingFaults,
         });
+    }
+
+    /// <summary>Every pipeline (not destroyed), oldest first: what a Concourse UI would list, with each job's last build.</summary>
+    private static IResult Pipelines(EmulatorState state)
+    {
+        var pipelines = state.GetPipelines().Select(pipeline => (JsonNode?)new JsonObject
+        {
+            ["team"] = pipeline.Team,
+            ["name"] = pipeline.Name,
+            ["paused"] = pipeline.Paused,
+            ["archived"] = pipeline.Archived,
+            ["config_version"] = pipeline.ConfigVersion,
+            ["jobs"] = new JsonArray(pipeline.Jobs.Select(job =>
+            {
+                var builds = state.GetBuilds(pipeline.Name, job, pipeline.Team);
+                var last = builds.Count > 0 ? builds[0] : null;
+                return (JsonNode?)new JsonObject
+                {
+                    ["name"] = job,
+                    ["builds"] = builds.Count,
+                    ["last_build"] = last is null ? null : new JsonObject
+                    {
+                        ["id"] = last.Id,
+                        ["name"] = last.Name,
+                        ["status"] = last.Status,
+                    },
+                };
+            }).ToArray()),
+        });
+        return EmulatorJson.Json(new JsonArray(pipelines.ToArray()));
     }
 
     private static IResult Run(Action action)

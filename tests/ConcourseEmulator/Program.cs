@@ -4,6 +4,12 @@
 //       [--state-file .data/concourse-emulator.json] [--cluster-postgres "Host=...;Username=postgres;Password=...;Database=postgres"]
 //       [--credhub-client-id broker --credhub-client-secret broker-secret]
 //
+// Secrets stay off the command line (where `ps` shows them): these environment variables set them, and a flag given
+// anyway wins (tests use the flags):
+//   CONCOURSE_EMULATOR_PASSWORD               --password
+//   CONCOURSE_EMULATOR_CLUSTER_POSTGRES       --cluster-postgres
+//   CONCOURSE_EMULATOR_CREDHUB_CLIENT_SECRET  --credhub-client-secret
+//
 // --state-file keeps teams, pipelines, jobs, builds and CredHub values across restarts (builds running at a stop go on
 // running after the restart). --cluster-postgres (a superuser connection) makes a succeeded deploy build create the
 // cluster's admin role from CredHub's ((admin_username))/((admin_password)), failing the build when they are missing,
@@ -19,6 +25,7 @@
 // It serves the Concourse routes of docs/concourse-api.md (token endpoint, pipelines, config, jobs, builds) and, without
 // auth, these control routes (204 on success, 400 with a reason on bad input):
 //   GET    /_emulator/stats                                    pipelines, builds by status, build duration, request count
+//   GET    /_emulator/pipelines                                every pipeline: team, name, paused, jobs and their last build
 //   GET    /_emulator/requests?limit=100                       the most recent requests (method, path, status, fault)
 //   PUT    /_emulator/build-duration?seconds=0.5               run time of builds started from now on
 //   POST   /_emulator/script?pipeline=*&job=deploy&status=failed[,errored...]   outcomes of the next builds of a job
@@ -34,6 +41,18 @@ using System.Globalization;
 using OnDemand.ConcourseEmulator;
 
 var options = new EmulatorOptions { Port = 8090, MinimumLogLevel = LogLevel.Information };
+if (Environment.GetEnvironmentVariable("CONCOURSE_EMULATOR_PASSWORD") is { Length: > 0 } password)
+{
+    options.Password = password;
+}
+if (Environment.GetEnvironmentVariable("CONCOURSE_EMULATOR_CLUSTER_POSTGRES") is { Length: > 0 } clusterPostgres)
+{
+    options.ClusterPostgres = clusterPostgres;
+}
+if (Environment.GetEnvironmentVariable("CONCOURSE_EMULATOR_CREDHUB_CLIENT_SECRET") is { Length: > 0 } credHubSecret)
+{
+    options.CredHubClientSecret = credHubSecret;
+}
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -82,6 +101,7 @@ catch (Exception ex) when (ex is FormatException or OverflowException)
     Console.Error.WriteLine($"Invalid arguments: {ex.Message}");
     Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
     Console.Error.WriteLine("       [--state-file PATH] [--cluster-postgres CONNECTION-STRING] [--credhub-client-id broker] [--credhub-client-secret broker-secret]");
+    Console.Error.WriteLine("Secrets from the environment instead: CONCOURSE_EMULATOR_PASSWORD, CONCOURSE_EMULATOR_CLUSTER_POSTGRES, CONCOURSE_EMULATOR_CREDHUB_CLIENT_SECRET");
     return 2;
 }
 

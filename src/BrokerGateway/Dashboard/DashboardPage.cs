@@ -30,11 +30,14 @@ public static class DashboardPage
         if (view.Databases.Count == 0) html.Append("<p>No database in this cluster.</p>");
         else
         {
-            html.Append("<table><tr><th>Name</th><th>Instance id</th><th>Plan</th><th>State</th><th>Bindings</th></tr>");
+            html.Append("<table><tr><th>Name</th><th>Instance id</th><th>Organization</th><th>Space</th><th>Plan</th><th>State</th><th>Bindings</th></tr>");
             foreach (var db in view.Databases)
             {
                 var dbPlan = service?.FindPlan(db.PlanId)?.Name ?? db.PlanId;
-                html.Append("<tr><td>").Append(E(db.Name ?? "")).Append("</td><td>").Append(E(db.InstanceId)).Append("</td><td>").Append(E(dbPlan))
+                // A database shared from another space lives there: its org and space are its own, not the cluster's.
+                html.Append("<tr><td>").Append(E(db.Name ?? "")).Append("</td><td>").Append(E(db.InstanceId))
+                    .Append("</td><td>").Append(E(Place(db.Context?.OrganizationName, db.Context?.OrganizationGuid)))
+                    .Append("</td><td>").Append(E(Place(db.Context?.SpaceName, db.Context?.SpaceGuid))).Append("</td><td>").Append(E(dbPlan))
                     .Append("</td><td>").Append(E(db.State)).Append("</td><td>").Append(db.Bindings).Append("</td></tr>");
             }
             html.Append("</table>");
@@ -55,6 +58,10 @@ public static class DashboardPage
 
     private static void Row(StringBuilder html, string name, string value) =>
         html.Append("<tr><th>").Append(E(name)).Append("</th><td>").Append(E(value)).Append("</td></tr>");
+
+    /// <summary>"my-space (guid)", the guid alone when the platform sent no name, "" when unknown.</summary>
+    private static string Place(string? name, string? guid) =>
+        guid is null ? "" : string.IsNullOrEmpty(name) ? guid : $"{name} ({guid})";
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

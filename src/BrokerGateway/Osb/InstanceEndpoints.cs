@@ -1,3 +1,4 @@
+using OnDemand.BrokerGateway.CloudFoundry;
 using OnDemand.BrokerGateway.Dashboard;
 
 namespace OnDemand.BrokerGateway.Osb;
@@ -18,7 +19,8 @@ public static class InstanceEndpoints
         instances.MapGet("/last_operation", LastOperation);
     }
 
-    private static async Task<IResult> Provision(string instanceId, HttpRequest request, BrokerCatalog catalog, ParameterSchemas schemas, IGrainFactory grains, DashboardLinks links)
+    private static async Task<IResult> Provision(string instanceId, HttpRequest request, BrokerCatalog catalog, ParameterSchemas schemas, IGrainFactory grains, DashboardLinks links,
+        ClusterSharing sharing)
     {
         if (OsbRequest.CheckId(instanceId, "instance id") is { } badId) return badId;
         if (!OriginatingIdentity.TryRead(request, out var userId, out var identityProblem)) return OsbError.BadRequest(identityProblem!);
@@ -29,14 +31,17 @@ public static class InstanceEndpoints
         if (OsbRequest.Require(body!, "organization_guid", out var organizationGuid) is { } e3) return e3;
         if (OsbRequest.Require(body!, "space_guid", out var spaceGuid) is { } e4) return e4;
         if (catalog.FindService(serviceId) is null) return OsbError.BadRequest($"service_id {serviceId} is not in this broker's catalog");
-        if (catalog.FindPlan(serviceId, planId) is not var (_, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
+        if (catalog.FindPlan(serviceId, planId) is not var (service, plan)) return OsbError.BadRequest($"plan_id {planId} is not a plan of service {serviceId}");
         if (OsbRequest.Parameters(body!, out var parameters) is { } e5) return e5;
         if (!OsbRequest.AcceptsIncomplete(request)) return OsbError.AsyncRequired();
         if (schemas.ValidateCreate(plan, parameters) is { } invalid) return OsbError.BadRequest(invalid);
         parameters = schemas.Normalize(plan, parameters);
+        // A database's cluster may be another space's: found, and the user's role there checked, first (docs/sharing.md).
+        var placement = plan.Kind == PlanKind.Database ? await sharing.PlaceAsync(request, service, plan, parameters, organizationGuid, spaceGuid, userId) : null;
+        if (placement?.Refusal is { } refused) return refused;
 
         var provision = new ProvisionRequest(serviceId, planId, parameters.ToJsonString(), OsbRequest.MaintenanceInfoVersion(body!),
-            OsbRequest.Context(body!, organizationGuid, spaceGuid), userId);
+            OsbRequest.Context(body!, organizationGuid, spaceGuid), userId, placement?.ClusterSpaceGuid);
         var result = await InstanceRouter.Grain(grains, instanceId, plan.Kind == PlanKind.Database).Provision(provision);
         // A database's page is its cluster's, which lists it: its first answer carries no dashboard link.
         return OutcomeResponses.ToResult(result, plan.Kind == PlanKind.Database ? null : links.For(instanceId));

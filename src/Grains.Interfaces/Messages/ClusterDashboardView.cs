@@ -15,6 +15,7 @@ public sealed record ClusterDashboardView(
     IReadOnlyList<OperationRecord> Operations,
     IReadOnlyList<ChildDatabaseView> Databases);
 
-/// <summary>A database instance inside the cluster.</summary>
+/// <summary>A database instance inside the cluster; <paramref name="Context"/> is its own org and space (null for
+/// databases registered before it was recorded).</summary>
 [GenerateSerializer, Immutable, Alias("OnDemand.ChildDatabaseView")]
-public sealed record ChildDatabaseView(string InstanceId, string? Name, string PlanId, string State, int Bindings);
+public sealed record ChildDatabaseView(string InstanceId, string? Name, string PlanId, string State, int Bindings, InstanceContext? Context = null);

@@ -21,6 +21,10 @@ public sealed class ChildDatabase
     /// <see cref="BindingIds"/>), so an unbind after a crash still finds and drops it.</summary>
     [Id(8)] public Dictionary<string, string> BindingAccounts { get; set; } = [];
 
+    /// <summary>The database's own org and space (another space's when the cluster is shared); null for databases
+    /// registered before it was recorded.</summary>
+    [Id(9)] public InstanceContext? Context { get; set; }
+
     public string DatabaseNameInCluster => DatabaseName ?? DatabaseNames.LegacyDatabase(InstanceId);
 
     public string AccountOf(string bindingId) =>

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 
@@ -21,6 +20,7 @@ public sealed partial class ClusterGrain
             return new(ChildStepOutcome.Refused, $"cluster {DisplayName} is a {service?.Name ?? S.Spec.ServiceId} cluster: use a database plan of that service");
         }
         if (Provisioner(out _, out var unavailable) is null) return new(ChildStepOutcome.Refused, unavailable!);
+        if (DatabaseQuotaRefusal(request) is { } overQuota) return new(ChildStepOutcome.Refused, overQuota);
         if (S.Children.Find(c => c.InstanceId == request.DatabaseId) is null)
         {
             // The names are chosen once, here, and recorded: every later step uses the recorded ones.
@@ -32,6 +32,7 @@ public sealed partial class ClusterGrain
                 ServiceId = request.ServiceId,
                 State = "registered",
                 DatabaseName = DatabaseNames.Database(request.DatabaseId),
+                Context = request.DatabaseContext,
             });
             await PersistAsync();
             logger.LogInformation("Cluster {InstanceId}: database {DatabaseId} registered", InstanceId, request.DatabaseId);

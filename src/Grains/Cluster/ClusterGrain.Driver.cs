@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Operations;
@@ -17,11 +16,13 @@ public sealed partial class ClusterGrain
 {
     private OperationDriver? _driver;
 
-    /// <summary>Timer, reminder, write lock and back-off (shared with the database grain). The tick interleaves with
+    /// <summary>Timer, reminder, write lock and the operation's lifecycle (shared with the database grain). The tick interleaves with
     /// requests at its awaits, so no request waits behind a slow Concourse; after every external call a step checks
     /// that its operation is still the current one (EnsureCurrent).</summary>
     private OperationDriver Driver => _driver ??=
-        new OperationDriver(this, "cluster-operation", _options, TickAsync, interleave: true, onWriteFailure: DeactivateOnIdle);
+        new OperationDriver(this, "cluster-operation", _options, time, TickAsync, interleave: true, onWriteFailure: DeactivateOnIdle);
+
+    private OperationLifecycle Lifecycle => Driver.Lifecycle;
 
     private bool NeedsDriving => S.Operation is { IsRunning: true } || S.PendingAlerts.Count > 0 || NameIndexBehind;
 
@@ -75,18 +76,20 @@ public sealed partial class ClusterGrain
             return;
         }
 
-        var now = time.GetUtcNow();
-        if (now < operation.NextAttemptAt) return;
-        if (now > operation.Deadline)
+        switch (Lifecycle.Due(operation))
         {
-            await FailAsync(operation, $"{Verb(operation)} timed out after {FormatDuration(operation.Deadline - operation.StartedAt)} (last status: {operation.Description})");
-            return;
+            case TickDue.NotYet:
+                return;
+            case TickDue.PastDeadline:
+                await FailAsync(operation, OperationLifecycle.TimedOut(operation, Verb(operation)));
+                return;
         }
 
         try
         {
+            using var trace = TraceStep(operation);
             await AdvanceAsync(operation, cancellationToken);
-            operation.Attempts = 0;
+            OperationLifecycle.Progressed(operation);
         }
         catch (OperationSupersededException)
         {
@@ -94,10 +97,9 @@ public sealed partial class ClusterGrain
         }
         catch (Exception e) when (e is ConcourseUnavailableException or CredentialStoreException { Transient: true } && !Superseded(operation))
         {
-            operation.Attempts++;
-            var delay = Driver.Backoff(operation.Attempts);
-            operation.NextAttemptAt = now + delay;
+            var delay = Lifecycle.RetryLater(operation, failed: true);
             var what = e is CredentialStoreException ? "credential manager (CredHub)" : "Concourse";
+            RecordExternalError(e, "unavailable");
             operation.Description = $"{Verb(operation)}: {what} unreachable, retrying ({e.Message})";
             logger.LogWarning("Cluster {InstanceId} {Operation} step {Step}: {What} unreachable (attempt {Attempt}), next try in {Delay}: {Error}",
                 InstanceId, operation.Id, operation.Step, what, operation.Attempts, delay, e.Message);
@@ -105,25 +107,27 @@ public sealed partial class ClusterGrain
         }
         catch (ConcourseRejectedException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
         }
         catch (CredentialStoreException e) when (!Superseded(operation))
         {
+            RecordExternalError(e, "rejected");
             await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
     }
 
     private async Task CompleteAsync(ClusterOperation operation, string description)
     {
-        operation.State = LastOperationState.Succeeded;
+        Lifecycle.Finish(operation, LastOperationState.Succeeded, description);
         operation.Step = OperationStep.Done;
-        operation.Description = description;
-        operation.CompletedAt = time.GetUtcNow();
         if (operation.Target is { } target) S.Spec = target;
         S.Status = operation.Kind == OperationKind.Delete ? ClusterStatus.Deleted : ClusterStatus.Ready;
         S.FailedOperation = null;
         Remember(operation);
         await PersistAsync();
+        RecordFinished(operation, failure: null);
+        if (operation.Kind == OperationKind.Delete) await ReleaseFleetSlotAsync();
         await TrySyncNameIndexAsync();
         logger.LogInformation("Cluster {InstanceId} {Kind} {Operation} succeeded: {Description}", InstanceId, operation.Kind, operation.Id, description);
         if (!NeedsDriving) await StopDrivingAsync();
@@ -131,9 +135,7 @@ public sealed partial class ClusterGrain
 
     private async Task FailAsync(ClusterOperation operation, string description)
     {
-        operation.State = LastOperationState.Failed;
-        operation.Description = description;
-        operation.CompletedAt = time.GetUtcNow();
+        Lifecycle.Finish(operation, LastOperationState.Failed, description);
         S.Status = ClusterStatus.Failed;
         S.FailedOperation = operation.Kind;
         Remember(operation);
@@ -148,6 +150,8 @@ public sealed partial class ClusterGrain
             });
         }
         await PersistAsync();
+        RecordFinished(operation, description);
+        if (operation.Target is { } target && target.PlanId != S.Spec?.PlanId) await MoveFleetSlotBackAsync();
         logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
             InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);
         if (!NeedsDriving) await StopDrivingAsync();
@@ -178,22 +182,8 @@ public sealed partial class ClusterGrain
         if (S.History.Count > _options.HistoryLength) S.History.RemoveRange(0, S.History.Count - _options.HistoryLength);
     }
 
-    private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description)
-    {
-        var now = time.GetUtcNow();
-        return new ClusterOperation
-        {
-            Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
-            Kind = kind,
-            Step = firstStep,
-            State = LastOperationState.InProgress,
-            Description = description,
-            StartedAt = now,
-            Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
-            NextAttemptAt = now,
-            RequestedBy = requestedBy,
-        };
-    }
+    private ClusterOperation NewOperation(OperationKind kind, ServicePlan? plan, OperationStep firstStep, string? requestedBy, string description) =>
+        RecordStarted(Lifecycle.Begin(new ClusterOperation { Step = firstStep, RequestedBy = requestedBy }, kind, plan, description), plan);
 
     private async Task PersistAsync()
     {

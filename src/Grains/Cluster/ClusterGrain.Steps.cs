@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Pipelines;
@@ -64,7 +63,9 @@ public sealed partial class ClusterGrain
         }
 
         var pipeline = S.Pipeline;
-        var current = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
+        // Before the broker's first PUT the pipeline cannot exist (its name holds the instance id): a create skips the
+        // read. Should one exist anyway, Concourse refuses the version-less PUT, and the retry, MayExist now set, reads.
+        var current = pipeline.MayExist ? await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken) : null;
         EnsureCurrent(operation);
         // Config versions come from a counter shared by all pipelines: only "different from ours" means anything.
         // While our own PUT may have landed unseen (ConfigPutSent), a newer version is presumed ours.
@@ -259,7 +260,4 @@ public sealed partial class ClusterGrain
         OperationStep.DestroyPipeline => "destroy",
         _ => "act on",
     };
-
-    private static string FormatDuration(TimeSpan duration) =>
-        duration.TotalHours >= 1 ? $"{duration.TotalHours:0.#} hours" : duration.TotalMinutes >= 1 ? $"{duration.TotalMinutes:0} minutes" : $"{duration.TotalSeconds:0} seconds";
 }

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
@@ -42,6 +41,7 @@ public sealed partial class ClusterGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         RefreshViews();
+        RecordResumed();
         // Resume whatever the state says is in progress (docs/crash-consistency.md, rule 3).
         if (NeedsDriving) StartTimer(TimeSpan.Zero);
         return Task.CompletedTask;
@@ -49,6 +49,10 @@ public sealed partial class ClusterGrain(
 
     public async Task<OperationResult> Provision(ProvisionRequest request)
     {
+        // A database create that died between reserving this id and recording its intent left a reservation nothing
+        // holds: it is given back, so the id is not lost to both kinds (docs/crash-consistency.md, rule 12).
+        if (S.ReservedForDatabase && S.Status == ClusterStatus.None && !await GrainFactory.GetGrain<IDatabaseGrain>(InstanceId).HoldsInstanceId())
+            await ReleaseDatabaseReservation();
         if (ClusterDecisions.BeforeCreate(S, InstanceId, request) is { } answer) return answer;
         if (catalog.FindPlan(request.ServiceId, request.PlanId) is not var (service, plan) || plan.Kind != PlanKind.Cluster)
             return OperationResult.BadRequest($"plan {request.PlanId} is not a cluster plan of service {request.ServiceId}");
@@ -59,6 +63,7 @@ public sealed partial class ClusterGrain(
         // Rendering is pure and fast: a template or value problem is refused now, before anything is recorded.
         if (TryRender(service, plan, spec, request.Context, out _) is { } renderError)
             return OperationResult.BadRequest(renderError);
+        if (await ClaimFleetSlotAsync(request, plan) is { } overQuota) return OperationResult.BadRequest(overQuota);
 
         var now = time.GetUtcNow();
         state.State = new ClusterState
@@ -98,6 +103,7 @@ public sealed partial class ClusterGrain(
                 if (TryRender(service, run.To, run.Target, run.Context, out _) is { } renderError)
                     return OperationResult.BadRequest(renderError);
                 var from = S.Spec!.PlanId;
+                if (run.To.Id != from && await MoveFleetSlotAsync(run.To, enforce: true) is { } overQuota) return OperationResult.BadRequest(overQuota);
                 S.Context = run.Context;
                 S.Status = ClusterStatus.Updating;
                 S.Operation = NewOperation(OperationKind.Update, run.From, OperationStep.SetPipeline, request.RequestedBy, "updating cluster: setting its Concourse pipeline");
@@ -115,7 +121,12 @@ public sealed partial class ClusterGrain(
     public async Task<OperationResult> Deprovision(DeprovisionRequest request)
     {
         var decision = ClusterDecisions.DecideDelete(S, InstanceId, request, catalog, credentialStore.Enabled);
-        if (decision.Answer is { } answer) return answer;
+        if (decision.Answer is { } answer)
+        {
+            // A create whose slot was claimed but never recorded (lost before its state was written) frees it here.
+            if (answer.Outcome == OperationOutcome.Gone && S.Status == ClusterStatus.None) await ReleaseFleetSlotAsync();
+            return answer;
+        }
 
         var plan = catalog.FindPlan(S.Spec!.ServiceId, S.Spec.PlanId)?.Plan;
         var operation = NewOperation(OperationKind.Delete, plan, decision.FirstStep, request.RequestedBy, "deleting cluster");
@@ -165,7 +176,7 @@ public sealed partial class ClusterGrain(
             InstanceId, S.Status, S.Spec.ServiceId, S.Spec.PlanId, S.Spec.ParametersJson, S.Spec.MaintenanceInfoVersion, S.Context,
             S.Pipeline.Name, concourse.PipelineWebUrl(S.Pipeline.Name),
             operations.Reverse().ToList(),
-            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count)).ToList()));
+            S.Children.Select(c => new ChildDatabaseView(c.InstanceId, c.Name, c.PlanId, c.State, c.BindingIds.Count, c.Context)).ToList()));
     }
 
     /// <summary>The last pipeline that rendered and validated, in memory only.</summary>

@@ -1,8 +1,10 @@
+using OnDemand.Grains.Operations;
+
 namespace OnDemand.Grains.Cluster;
 
 /// <summary>The cluster's current (or last) operation, with everything needed to resume it after a crash.</summary>
 [GenerateSerializer, Alias("OnDemand.ClusterOperation")]
-public sealed class ClusterOperation
+public sealed class ClusterOperation : IRecordedOperation
 {
     [Id(0)] public string Id { get; set; } = "";
     [Id(1)] public OperationKind Kind { get; set; }
@@ -29,6 +31,8 @@ public sealed class ClusterOperation
     [Id(17)] public string? RequestedBy { get; set; }
     /// <summary>The plan before the operation (a plan change's origin): the platform may still name it.</summary>
     [Id(18)] public string? FromPlanId { get; set; }
+    /// <summary>The W3C trace context of the request that started it: its steps (and their Concourse calls) join that trace.</summary>
+    [Id(19)] public string? TraceParent { get; set; }
 
     public bool IsRunning => State == LastOperationState.InProgress;
 

@@ -33,6 +33,9 @@ public interface IConcourseClient
     /// <summary>PUT /api/v1/builds/{id}/abort.</summary>
     Task AbortBuildAsync(long buildId, CancellationToken cancellationToken);
 
+    /// <summary>GET /api/v1/teams/{team}/pipelines: the names of the team's pipelines.</summary>
+    Task<IReadOnlyList<string>> ListPipelinesAsync(CancellationToken cancellationToken);
+
     /// <summary>DELETE {p}. False when the pipeline was already gone.</summary>
     Task<bool> DeletePipelineAsync(string pipeline, CancellationToken cancellationToken);
 

@@ -2,8 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace OnDemand.Grains.Database;
 
-/// <summary>What a create does: an answer, or a new database of <paramref name="Plan"/> in the cluster named <paramref name="ClusterName"/>.</summary>
-public sealed record DatabaseCreateDecision(OperationResult? Answer, ServiceOffering? Service = null, ServicePlan? Plan = null, string? ClusterName = null);
+/// <summary>What a create does: an answer, or a new database of <paramref name="Plan"/> in the cluster named
+/// <paramref name="ClusterName"/> in space <paramref name="ClusterSpaceGuid"/> (the requester's, or the one the gateway
+/// resolved and checked the requester's role in).</summary>
+public sealed record DatabaseCreateDecision(OperationResult? Answer, ServiceOffering? Service = null, ServicePlan? Plan = null, string? ClusterName = null,
+    string? ClusterSpaceGuid = null);
 
 /// <summary>What a bind does: an answer, or a binding to create (or to finish, when <paramref name="Pending"/> exists).</summary>
 public sealed record BindDecision(BindResult? Answer, BindingRecord? Pending = null);
@@ -34,12 +37,13 @@ public static class DatabaseDecisions
             return new(OperationResult.BadRequest($"plan {request.PlanId} is not a database plan of service {request.ServiceId}"));
         if (request.MaintenanceInfoVersion is { } asked && asked != plan.MaintenanceInfoVersion)
             return new(new OperationResult(OperationOutcome.MaintenanceInfoConflict, null, $"maintenance_info.version {asked} is not the version plan {plan.Name} offers ({plan.MaintenanceInfoVersion})"));
-        var parameters = JsonNode.Parse(request.ParametersJson) as JsonObject ?? [];
-        if (parameters["cluster"] is not JsonValue clusterValue || !clusterValue.TryGetValue<string>(out var clusterName) || clusterName.Length == 0)
-            return new(OperationResult.BadRequest($"name the cluster to create the database in: cf create-service {service.Name} {plan.Name} NAME -c '{{\"cluster\":\"<cluster name>\"}}'"));
-        if (parameters.ContainsKey("cluster_org") || parameters.ContainsKey("cluster_space"))
-            return new(OperationResult.BadRequest("using a cluster of another org or space (cluster_org, cluster_space) is not supported yet; create the database in the cluster's own space"));
-        return new(null, service, plan, clusterName);
+        var (reference, problem) = ClusterReference.Parse(JsonNode.Parse(request.ParametersJson) as JsonObject ?? [], service.Name, plan.Name);
+        if (reference is null) return new(OperationResult.BadRequest(problem!));
+        // Another org or space is resolved, and the requester's role in it checked, by the gateway (Cloud Foundry API):
+        // a request that names one without that resolution never reaches a cluster outside the requester's space.
+        if (reference.NamesOrgOrSpace && request.ClusterSpaceGuid is null)
+            return new(OperationResult.BadRequest("the cluster's org and space (cluster-org, cluster-space) could not be checked; try again or ask the platform operators"));
+        return new(null, service, plan, reference.Name, request.ClusterSpaceGuid ?? request.Context.SpaceGuid);
     }
 
     /// <returns>the answer, and the renamed context when the request renames the database.</returns>

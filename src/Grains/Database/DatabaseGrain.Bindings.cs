@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;
@@ -33,14 +32,14 @@ public sealed partial class DatabaseGrain
             return;
         }
         if (!Driver.ReminderRegistered) await Driver.EnsureReminderAsync();
-        var now = time.GetUtcNow();
-        if (now < operation.NextAttemptAt) return;
-        if (now > operation.Deadline)
+        switch (Lifecycle.Due(operation))
         {
-            var what = operation.Kind == OperationKind.Delete ? "deleting the database" : "creating the database";
-            await FinishAsync(operation, LastOperationState.Failed,
-                $"{what} timed out after {(operation.Deadline - operation.StartedAt).TotalMinutes:0} minutes (last status: {operation.Description}); try again or ask the platform operators");
-            return;
+            case TickDue.NotYet:
+                return;
+            case TickDue.PastDeadline:
+                var what = operation.Kind == OperationKind.Delete ? "deleting the database" : "creating the database";
+                await FinishAsync(operation, LastOperationState.Failed, $"{OperationLifecycle.TimedOut(operation, what)}; try again or ask the platform operators");
+                return;
         }
 
         if (operation.Kind == OperationKind.Create && !S.Registered)
@@ -63,8 +62,7 @@ public sealed partial class DatabaseGrain
                 await FinishAsync(operation, LastOperationState.Succeeded, result.Description);
                 break;
             case ChildStepOutcome.Waiting or ChildStepOutcome.Retry:
-                operation.Attempts = result.Outcome == ChildStepOutcome.Retry ? operation.Attempts + 1 : 0;
-                operation.NextAttemptAt = now + Driver.Backoff(operation.Attempts);
+                Lifecycle.RetryLater(operation, failed: result.Outcome == ChildStepOutcome.Retry);
                 if (operation.Description != result.Description)
                 {
                     operation.Description = result.Description;
@@ -79,9 +77,7 @@ public sealed partial class DatabaseGrain
 
     private async Task FinishAsync(DatabaseOperation operation, LastOperationState outcome, string description)
     {
-        operation.State = outcome;
-        operation.Description = description;
-        operation.CompletedAt = time.GetUtcNow();
+        Lifecycle.Finish(operation, outcome, description);
         if (outcome == LastOperationState.Succeeded)
         {
             S.Status = operation.Kind == OperationKind.Delete ? DatabaseStatus.Deleted : DatabaseStatus.Ready;
@@ -100,10 +96,12 @@ public sealed partial class DatabaseGrain
 
     private OperationDriver? _driver;
 
-    /// <summary>Timer, reminder, write lock and back-off, shared with the cluster grain. Ticks do not interleave: each
+    /// <summary>Timer, reminder, write lock and the operation's lifecycle, shared with the cluster grain. Ticks do not interleave: each
     /// is one short call to the cluster, which answers at once while it is busy.</summary>
     private OperationDriver Driver => _driver ??=
-        new OperationDriver(this, "database-operation", _options, TickAsync, interleave: false, onWriteFailure: DeactivateOnIdle);
+        new OperationDriver(this, "database-operation", _options, time, TickAsync, interleave: false, onWriteFailure: DeactivateOnIdle);
+
+    private OperationLifecycle Lifecycle => Driver.Lifecycle;
 
     private Task StartDrivingAsync() => Driver.StartAsync();
 
@@ -111,20 +109,8 @@ public sealed partial class DatabaseGrain
 
     private Task StopDrivingAsync() => Driver.StopAsync();
 
-    private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description)
-    {
-        var now = time.GetUtcNow();
-        return new DatabaseOperation
-        {
-            Id = $"{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}",
-            Kind = kind,
-            State = LastOperationState.InProgress,
-            Description = description,
-            StartedAt = now,
-            Deadline = now + TimeSpan.FromSeconds(plan?.MaximumPollingDuration ?? 7200),
-            NextAttemptAt = now,
-        };
-    }
+    private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description) =>
+        Lifecycle.Begin(new DatabaseOperation(), kind, plan, description);
 
     private async Task PersistAsync()
     {

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;
@@ -34,11 +33,29 @@ public sealed partial class DatabaseGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>A create is between its reservation of the id and its recorded intent (see <see cref="HoldsInstanceId"/>).</summary>
+    private bool _creating;
+
+    public Task<bool> HoldsInstanceId() => Task.FromResult(_creating || S.Status != DatabaseStatus.None);
+
     public async Task<OperationResult> Provision(ProvisionRequest request)
+    {
+        _creating = true;
+        try
+        {
+            return await CreateAsync(request);
+        }
+        finally
+        {
+            _creating = false;
+        }
+    }
+
+    private async Task<OperationResult> CreateAsync(ProvisionRequest request)
     {
         var decision = DatabaseDecisions.BeforeCreate(S, InstanceId, request, catalog);
         if (decision.Answer is { } answer) return answer;
-        var (service, plan, clusterName) = (decision.Service!, decision.Plan!, decision.ClusterName!);
+        var (service, plan, clusterName, clusterSpace) = (decision.Service!, decision.Plan!, decision.ClusterName!, decision.ClusterSpaceGuid!);
 
         // One id, one instance: the cluster grain of this id is the authority on what the id names. A deleted
         // database keeps its id (its tombstone answers last_operation), so only a first create may give it back.
@@ -46,10 +63,10 @@ public sealed partial class DatabaseGrain(
         if (!await GrainFactory.GetGrain<IClusterGrain>(InstanceId).ReserveForDatabase())
             return OperationResult.Conflict($"service instance {InstanceId} already exists as a cluster instance; an id names one instance only");
 
-        // The name as the cluster's owners named it in this space, else an instance id (platforms sending no names).
-        var space = request.Context.SpaceGuid;
-        var clusterId = await ResolveClusterAsync(space, clusterName);
-        if (clusterId is null) return await RefuseCreateAsync(NoSuchCluster(service, clusterName), firstCreate);
+        // The name as the cluster's owners named it in its space (the requester's, or a shared cluster's the gateway
+        // checked), else an instance id (platforms sending no names).
+        var clusterId = await ResolveClusterAsync(clusterSpace, clusterName);
+        if (clusterId is null) return await RefuseCreateAsync(NoSuchCluster(service, clusterName, clusterSpace != request.Context.SpaceGuid), firstCreate);
 
         // Intent first: from here on a crash leaves a database that knows its cluster, so a delete (Cloud Controller's
         // orphan mitigation) finds and removes whatever the registration left in the cluster.
@@ -62,6 +79,7 @@ public sealed partial class DatabaseGrain(
             Context = request.Context,
             ClusterId = clusterId,
             ClusterName = clusterName,
+            ClusterSpaceGuid = clusterSpace == request.Context.SpaceGuid ? null : clusterSpace,
             Operation = NewOperation(OperationKind.Create, plan, $"creating database in cluster '{clusterName}'"),
         };
         await PersistAsync();
@@ -80,7 +98,8 @@ public sealed partial class DatabaseGrain(
                 await PersistAsync();
             }
             RefreshViews();
-            return await RefuseCreateAsync(registration.Outcome == ChildStepOutcome.NotFound ? NoSuchCluster(service, clusterName) : registration.Description, firstCreate);
+            return await RefuseCreateAsync(registration.Outcome == ChildStepOutcome.NotFound
+                ? NoSuchCluster(service, clusterName, clusterSpace != request.Context.SpaceGuid) : registration.Description, firstCreate);
         }
         S.Registered = true;
         S.ClusterName = registration.ClusterName ?? clusterName;
@@ -117,7 +136,7 @@ public sealed partial class DatabaseGrain(
     public Task<InstanceView> Fetch() => Task.FromResult(_instanceView);
 
     private ChildDatabaseRequest RegistrationRequest() =>
-        new(InstanceId, S.Context!.InstanceName, S.Spec!.ServiceId, S.Spec.PlanId, S.Context.SpaceGuid, S.ClusterName);
+        new(InstanceId, S.Context!.InstanceName, S.Spec!.ServiceId, S.Spec.PlanId, S.ClusterSpaceGuid ?? S.Context.SpaceGuid, S.ClusterName, S.Context);
 
     /// <summary>The cluster's id: by its name in the space, else the name itself when it is a valid instance id.</summary>
     private async Task<string?> ResolveClusterAsync(string spaceGuid, string clusterName)
@@ -137,8 +156,9 @@ public sealed partial class DatabaseGrain(
         return OperationResult.BadRequest(description);
     }
 
-    private string NoSuchCluster(ServiceOffering service, string clusterName)
+    private string NoSuchCluster(ServiceOffering service, string clusterName, bool otherSpace)
     {
+        if (otherSpace) return $"no cluster named '{clusterName}' in the cluster's org and space (cluster-org, cluster-space): check its name with cf services there";
         var clusterPlan = service.Plans.FirstOrDefault(p => p.Kind == PlanKind.Cluster)?.Name ?? "<cluster plan>";
         return $"no cluster named '{clusterName}' in this space: create one first (cf create-service {service.Name} {clusterPlan} {clusterName}) or check its name with cf services";
     }

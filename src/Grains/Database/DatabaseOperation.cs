@@ -1,7 +1,9 @@
+using OnDemand.Grains.Operations;
+
 namespace OnDemand.Grains.Database;
 
 [GenerateSerializer, Alias("OnDemand.DatabaseOperation")]
-public sealed class DatabaseOperation
+public sealed class DatabaseOperation : IRecordedOperation
 {
     [Id(0)] public string Id { get; set; } = "";
     [Id(1)] public OperationKind Kind { get; set; }

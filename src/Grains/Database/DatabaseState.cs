@@ -16,4 +16,6 @@ public sealed class DatabaseState
     [Id(7)] public OperationKind? FailedOperation { get; set; }
     /// <summary>The cluster has recorded this database as its child. Persisted lazily: registering again is harmless.</summary>
     [Id(8)] public bool Registered { get; set; }
+    /// <summary>The space the cluster was found in when it is not the database's own (a shared cluster); null otherwise.</summary>
+    [Id(9)] public string? ClusterSpaceGuid { get; set; }
 }

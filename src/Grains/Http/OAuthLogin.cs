@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flurl.Http;
-using Microsoft.Extensions.Logging;
 
 namespace OnDemand.Grains.Http;
 

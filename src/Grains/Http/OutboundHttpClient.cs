@@ -1,7 +1,6 @@
 using System.Net;
 using Flurl.Http;
 using Flurl.Http.Configuration;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace OnDemand.Grains.Http;
@@ -70,6 +69,10 @@ public sealed partial class OutboundHttpClient : IDisposable
                 handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
                 handler.ConnectTimeout = settings.Timeout;
                 handler.UseCookies = false;
+                if (settings.SkipCertificateValidation)
+                {
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+                }
             })
             .Build();
     }

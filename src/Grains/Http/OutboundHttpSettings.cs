@@ -16,6 +16,9 @@ public sealed record OutboundHttpSettings(string Service, TimeSpan Timeout, Unav
     /// <summary>When set, every call through <see cref="OutboundHttpClient.SendAsync"/> carries a bearer token from it.</summary>
     public IBearerLogin? Login { get; init; }
 
+    /// <summary>Accepts any TLS certificate (an operator's explicit choice for labs with self-signed certificates).</summary>
+    public bool SkipCertificateValidation { get; init; }
+
     /// <summary>For token expiry and call durations; the system clock when null.</summary>
     public TimeProvider? Clock { get; init; }
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Flurl;
 using Flurl.Http;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Http;
 

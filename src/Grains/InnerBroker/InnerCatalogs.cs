@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using OnDemand.Grains.Provisioning;
 
 namespace OnDemand.Grains.InnerBroker;

@@ -6,12 +6,16 @@ namespace OnDemand.Grains.Operations;
 /// How a grain drives its recorded operation, shared by <see cref="ClusterGrain"/> and the database grain: a timer
 /// for fast polling while the grain is active, started first because it cannot fail; a reminder as the durable
 /// wake-up after deactivation or the loss of a silo, registered once per activation and unregistered through the
-/// handle it returned; one state write at a time; and the back-off between failed attempts
-/// (docs/crash-consistency.md, rules 3, 4 and 11). The grain supplies what a tick does and what a write is.
+/// handle it returned; and one state write at a time (docs/crash-consistency.md, rules 3, 4 and 11). What happens to the
+/// operation record itself (deadline, back-off, the end) is <see cref="OperationLifecycle"/>. The grain supplies what a
+/// tick does and what a write is.
 /// </summary>
 public sealed class OperationDriver(
-    Grain grain, string reminderName, ClusterLifecycleOptions options, Func<CancellationToken, Task> tick, bool interleave, Action onWriteFailure)
+    Grain grain, string reminderName, ClusterLifecycleOptions options, TimeProvider time, Func<CancellationToken, Task> tick, bool interleave, Action onWriteFailure)
 {
+    /// <summary>Deadline, back-off and the end of the operation record this driver drives.</summary>
+    public OperationLifecycle Lifecycle { get; } = new(options, time);
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private IGrainTimer? _timer;
     private Task<IGrainReminder>? _reminder;
@@ -83,8 +87,4 @@ public sealed class OperationDriver(
             _writeLock.Release();
         }
     }
-
-    /// <summary>The wait after <paramref name="attempts"/> consecutive failures: the poll interval, doubled each time, capped.</summary>
-    public TimeSpan Backoff(int attempts) =>
-        TimeSpan.FromTicks(Math.Min(options.MaxRetryDelay.Ticks, options.PollInterval.Ticks << Math.Min(attempts, 16)));
 }

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
 
@@ -12,42 +11,7 @@ namespace OnDemand.Grains.Provisioning;
 /// Databases and binding accounts inside a dedicated MySQL (8.0+) or MariaDB (10.5+) cluster, through the cluster's
 /// admin account, which holds global privileges WITH GRANT OPTION but not SUPER.
 /// </summary>
-/// <remarks>
-/// <para>
-/// What the admin account needs, globally (<c>ON *.*</c>) and WITH GRANT OPTION: every database-level privilege
-/// (so it may <c>GRANT ALL PRIVILEGES ON db.*</c>), SELECT (it reads <c>mysql.user</c> and <c>mysql.db</c>), CREATE USER,
-/// PROCESS (to see other accounts' sessions) and CONNECTION_ADMIN (MySQL) / CONNECTION ADMIN (MariaDB) to end them.
-/// SUPER is not needed.
-/// </para>
-/// <para>
-/// Layout of one database <c>db</c>: created with <c>utf8mb4</c>; every binding account is <c>'u_…'@'%'</c> with
-/// <c>ALL PRIVILEGES ON db.*</c> and nothing else (no global privilege, no grant on another database). MySQL has no
-/// table ownership, so what one binding creates every binding of the database can use, and dropping an account leaves
-/// its tables in place. Stored objects (views, routines, triggers, events) keep the dropped account as DEFINER: those
-/// with SQL SECURITY DEFINER stop working, and MySQL 8.0.22+ refuses to drop an account that is still a definer
-/// (reported as a non-transient error naming the account).
-/// </para>
-/// <para>
-/// In a database-level GRANT, <c>_</c> is a wildcard: the grant is written with escaped underscores
-/// (<c>`db\_x`.*</c>), so an account of <c>db_x</c> never reaches <c>dbax</c>. MySQL with <c>partial_revokes = ON</c>
-/// takes database names literally, and gets them unescaped.
-/// </para>
-/// <para>
-/// Size: MySQL has no per-database size limit (InnoDB has no quotas; only file-system limits), so <c>sizeMb</c> is
-/// advisory for this engine: it is checked (positive when given), logged, and nothing else. Connections are bounded by
-/// the cluster's own <c>max_connections</c>, sized with its plan.
-/// </para>
-/// <para>
-/// Passwords go to the server as escaped literals (MySqlConnector's client-side parameters, which honour
-/// NO_BACKSLASH_ESCAPES) and the server hashes them with its default plugin; MySQL and MariaDB rewrite them out of
-/// their general and binary logs. They are never put in an exception message or a log line here: the failure of a
-/// statement carrying one is reported without the driver's exception, and with the password redacted from the text.
-/// </para>
-/// <para>
-/// Operations on one database run one at a time across broker silos (a named lock, <c>GET_LOCK</c>), so a retry never
-/// overtakes the attempt it repeats. Admin connections are pooled per endpoint; nothing is cleared globally.
-/// </para>
-/// </remarks>
+/// <remarks>Layout of a database and its accounts, privileges, size, passwords and locking: docs/databases.md.</remarks>
 public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
 {
     public const string EngineName = "mysql";
@@ -511,13 +475,10 @@ public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
             transient = e is TimeoutException or SocketException or IOException
                 || e is MySqlException { IsTransient: true }
                 || e is MySqlException other && TransientErrors.Contains(other.ErrorCode);
-            reason = IsTimeout(e)
-                ? $"no answer within {ConnectTimeoutSeconds} s (connect) / {CommandTimeoutSeconds} s (command)"
-                : $"cannot reach the server ({Redact(Innermost(e).Message, secret)})";
+            reason = ProvisioningFailures.Unreachable(e, ConnectTimeoutSeconds, CommandTimeoutSeconds,
+                inner => inner is MySqlException { ErrorCode: MySqlErrorCode.CommandTimeoutExpired }, text => Redact(text, secret));
         }
-
-        var message = $"{Where(admin)}: {action} failed: {reason}.{(transient ? " Will retry." : "")}";
-        return new DatabaseProvisioningException(message, transient, secret is null ? e : null);
+        return ProvisioningFailures.Failed(Where(admin), action, reason, transient, secret is null ? e : null);
     }
 
     /// <summary>Removes the password (as sent, and as escaped in a literal) from a server message.</summary>
@@ -531,25 +492,9 @@ public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
         return text.Replace(escaped, "***", StringComparison.Ordinal).Replace(secret, "***", StringComparison.Ordinal);
     }
 
-    private static bool IsTimeout(Exception e)
-    {
-        for (Exception? current = e; current is not null; current = current.InnerException)
-        {
-            if (current is TimeoutException || current is MySqlException { ErrorCode: MySqlErrorCode.CommandTimeoutExpired }) return true;
-        }
-        return false;
-    }
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
-    }
-
     private static string Where(ClusterAdminEndpoint admin) => $"MySQL {admin.Host}:{admin.Port}";
 
-    private static DatabaseProvisioningException NotManaged(ClusterAdminEndpoint admin, string what) =>
-        new($"{Where(admin)}: {what}. Not managed by the broker: an operator must look at it.", transient: false);
+    private static DatabaseProvisioningException NotManaged(ClusterAdminEndpoint admin, string what) => ProvisioningFailures.NotManaged(Where(admin), what);
 
     private static void RefuseSystemSchema(ClusterAdminEndpoint admin, string databaseName, string verb)
     {
@@ -576,23 +521,10 @@ public sealed partial class MySqlDatabaseProvisioner : IDatabaseProvisioner
         }
     }
 
-    private static void ValidateIdentifier(string? name, string parameter, int maxLength)
-    {
-        if (name is null || !PlainIdentifier().IsMatch(name) || name.Length > maxLength)
-        {
-            throw new ArgumentException(
-                $"'{name}' is not a plain MySQL name (lower-case letters, digits, '_', not starting with a digit, at most {maxLength}).", parameter);
-        }
-    }
+    private static void ValidateIdentifier(string? name, string parameter, int maxLength) =>
+        ProvisioningFailures.ValidateIdentifier(name, parameter, maxLength, "MySQL", PlainIdentifier());
 
-    private static void ValidatePassword(string password)
-    {
-        if (string.IsNullOrEmpty(password) || password.Contains('\0'))
-        {
-            // Never echo the password itself.
-            throw new ArgumentException("The password must be non-empty and contain no NUL character.", nameof(password));
-        }
-    }
+    private static void ValidatePassword(string password) => ProvisioningFailures.ValidatePassword(password);
 
     /// <summary>A back-quoted identifier; names are validated first, the escaping is defence in depth.</summary>
     private static string Quote(string identifier) => "`" + identifier.Replace("`", "``", StringComparison.Ordinal) + "`";

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -12,37 +11,7 @@ namespace OnDemand.Grains.Provisioning;
 /// Databases and binding accounts inside a dedicated PostgreSQL cluster, through the cluster's admin account, which
 /// has CREATEDB and CREATEROLE but is not a superuser.
 /// </summary>
-/// <remarks>
-/// <para>
-/// Layout of one database <c>db</c>:
-/// <list type="bullet">
-/// <item>a NOLOGIN role <c>db_owner</c> owns the database (and so, on PostgreSQL 15+, its <c>public</c> schema through
-/// <c>pg_database_owner</c>); CONNECT is revoked from PUBLIC, so only its members get in;</item>
-/// <item>every binding account is a LOGIN member of <c>db_owner</c> (INHERIT) whose sessions in <c>db</c> start with
-/// <c>SET ROLE db_owner</c> (<c>ALTER ROLE … IN DATABASE db SET role</c>): whatever an app creates is owned by
-/// <c>db_owner</c>, so every binding sees and can alter every table, and unbinding one app leaves the data of the others
-/// (and its own) in place;</item>
-/// <item>the admin account makes itself a member of <c>db_owner</c> (CREATE DATABASE … OWNER and DROP DATABASE need
-/// it) and, just before dropping an account, of that account (to end its sessions and take over what it owns).</item>
-/// </list>
-/// </para>
-/// <para>
-/// Size: PostgreSQL has no per-database size limit (only tablespace quotas at file-system level), so <c>sizeMb</c> is
-/// advisory for this engine: it is recorded in the database's comment (<c>\l+</c> shows it next to the real size) for
-/// operators and monitoring, and nothing else. No CONNECTION LIMIT is derived from it either: storage and concurrency
-/// are unrelated, and connections are already bounded by the cluster's own <c>max_connections</c>, sized with its plan.
-/// </para>
-/// <para>
-/// Passwords never travel in plain text when they are ASCII (the broker's <c>Passwords.Generate</c> always is): the
-/// SCRAM-SHA-256 verifier is computed here, as <c>psql \password</c> does, so neither server logs
-/// (<c>log_statement = ddl</c>) nor client-side SQL logs see the password. Other passwords go as an escaped literal
-/// and the server hashes them. Neither form is ever put in an exception message or a log line.
-/// </para>
-/// <para>
-/// Connections to the admin database are pooled (per endpoint; nothing is cleared globally). Connections into a
-/// managed database (to take over a dropped account's objects) are not, so no idle admin session lingers in it.
-/// </para>
-/// </remarks>
+/// <remarks>Layout of a database and its logins, size, passwords and locking: docs/databases.md.</remarks>
 public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
 {
     public const string EngineName = "postgresql";
@@ -193,6 +162,12 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
                 await transaction.CommitAsync(ct);
                 Log.UserCreated(_logger, username, databaseName, admin.Host, admin.Port, role is null ? "created" : "password reset");
                 break;
+            }
+
+            var reachable = await OtherDatabasesReachableAsync(connection, username, databaseName, ct);
+            if (reachable.Count > 0)
+            {
+                Log.LoginReachesOtherDatabases(_logger, username, admin.Host, admin.Port, string.Join(", ", reachable));
             }
 
             return Credentials(admin, databaseName, username, password);
@@ -353,6 +328,23 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             accounts.Add(reader.GetString(0));
         }
         return accounts;
+    }
+
+    /// <summary>Databases other than its own that <paramref name="username"/> may connect to (through PUBLIC, mostly).</summary>
+    private static async Task<List<string>> OtherDatabasesReachableAsync(NpgsqlConnection connection, string username, string databaseName, CancellationToken ct)
+    {
+        await using var command = Command(connection, """
+            SELECT datname::text FROM pg_database
+            WHERE datallowconn AND datname <> $2 AND has_database_privilege($1, oid, 'CONNECT')
+            ORDER BY 1
+            """, username, databaseName);
+        var databases = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            databases.Add(reader.GetString(0));
+        }
+        return databases;
     }
 
     private static async Task EnsureOwnerRoleAsync(ClusterAdminEndpoint admin, NpgsqlConnection connection, string owner, CancellationToken ct)
@@ -541,34 +533,14 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
             // Npgsql wraps connection refused, DNS failures, resets and timeouts (connect and command) in an
             // NpgsqlException whose IsTransient is true; what remains (e.g. a TLS or protocol error) is not.
             transient = e is TimeoutException or SocketException or IOException || e is NpgsqlException { IsTransient: true };
-            reason = IsTimeout(e)
-                ? $"no answer within {ConnectTimeoutSeconds} s (connect) / {CommandTimeoutSeconds} s (command)"
-                : $"cannot reach the server ({Innermost(e).Message})";
+            reason = ProvisioningFailures.Unreachable(e, ConnectTimeoutSeconds, CommandTimeoutSeconds, _ => false);
         }
-
-        var message = $"{Where(admin)}: {action} failed: {reason}.{(transient ? " Will retry." : "")}";
-        return new DatabaseProvisioningException(message, transient, hideServerError ? null : e);
-    }
-
-    private static bool IsTimeout(Exception e)
-    {
-        for (Exception? current = e; current is not null; current = current.InnerException)
-        {
-            if (current is TimeoutException) return true;
-        }
-        return false;
-    }
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
+        return ProvisioningFailures.Failed(Where(admin), action, reason, transient, hideServerError ? null : e);
     }
 
     private static string Where(ClusterAdminEndpoint admin) => $"PostgreSQL {admin.Host}:{admin.Port}";
 
-    private static DatabaseProvisioningException NotManaged(ClusterAdminEndpoint admin, string what) =>
-        new($"{Where(admin)}: {what}. Not managed by the broker: an operator must look at it.", transient: false);
+    private static DatabaseProvisioningException NotManaged(ClusterAdminEndpoint admin, string what) => ProvisioningFailures.NotManaged(Where(admin), what);
 
     // ---------------------------------------------------------------- names, literals, credentials
 
@@ -591,25 +563,14 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
 
     private static void ValidateIdentifier(string? name, string parameter, int maxLength)
     {
-        if (name is null || !PlainIdentifier().IsMatch(name) || name.Length > maxLength)
-        {
-            throw new ArgumentException(
-                $"'{name}' is not a plain PostgreSQL name (lower-case letters, digits, '_', not starting with a digit, at most {maxLength}).", parameter);
-        }
-        if (name.StartsWith("pg_", StringComparison.Ordinal))
+        ProvisioningFailures.ValidateIdentifier(name, parameter, maxLength, "PostgreSQL", PlainIdentifier());
+        if (name!.StartsWith("pg_", StringComparison.Ordinal))
         {
             throw new ArgumentException($"'{name}' starts with 'pg_', reserved by PostgreSQL.", parameter);
         }
     }
 
-    private static void ValidatePassword(string password)
-    {
-        if (string.IsNullOrEmpty(password) || password.Contains('\0'))
-        {
-            // Never echo the password itself.
-            throw new ArgumentException("The password must be non-empty and contain no NUL character.", nameof(password));
-        }
-    }
+    private static void ValidatePassword(string password) => ProvisioningFailures.ValidatePassword(password);
 
     /// <summary>A double-quoted identifier; names are validated first, the escaping is defence in depth.</summary>
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -669,6 +630,10 @@ public sealed partial class PostgresDatabaseProvisioner : IDatabaseProvisioner
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Dropped PostgreSQL database {Database} and {Accounts} account(s) on {Host}:{Port}")]
         public static partial void DatabaseDropped(ILogger logger, string database, int accounts, string host, int port);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL user {Username} on {Host}:{Port} can also connect to database(s) {Databases} " +
+            "(PUBLIC has CONNECT there; never to another binding's database): the cluster's deployment should REVOKE CONNECT ON DATABASE ... FROM PUBLIC on them")]
+        public static partial void LoginReachesOtherDatabases(ILogger logger, string username, string host, int port, string databases);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL provisioning failed (transient: {Transient}): {Reason}")]
         public static partial void Failed(ILogger logger, bool transient, string reason);

@@ -293,15 +293,8 @@ public sealed class ClusterDeploymentEmulatorTests(PostgresFixture postgres) : I
         await ExecuteAsync(superuser, $"DROP ROLE IF EXISTS {Admin}");
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 10 s");
-            await Task.Delay(50, Ct);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "") =>
+        Eventually.TrueAsync(() => Task.FromResult(condition()), what, TimeSpan.FromSeconds(10));
 
     private static ConcourseClient NewConcourseClient(ConcourseEmulatorServer emulator) =>
         new(new ConcourseOptions { Url = emulator.Url.ToString(), Username = "admin", Password = "admin" });

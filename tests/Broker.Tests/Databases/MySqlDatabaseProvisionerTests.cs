@@ -154,6 +154,44 @@ public sealed class MySqlDatabaseProvisionerTests(MySqlFixture mysql) : IClassFi
     }
 
     [Fact]
+    public async Task A_binding_account_reaches_its_own_database_only_not_the_system_or_admin_databases()
+    {
+        var db = Db("own");
+        var other = Db("theirs");
+        await _provisioner.CreateDatabaseAsync(_admin, db, null, Ct);
+        await _provisioner.CreateDatabaseAsync(_admin, other, null, Ct);
+        var user = await _provisioner.CreateUserAsync(_admin, db, User("app"), Passwords.Generate(), Ct);
+
+        // "mysql" is the admin database (the catalog's admin_database); the other two are the server's own.
+        foreach (var elsewhere in new[] { other, "mysql", "performance_schema", "sys" })
+        {
+            var refused = await Assert.ThrowsAsync<MySqlException>(() => ConnectAsync(user.Hostname, user.Port, elsewhere, user.Username, user.Password));
+            Assert.True(refused.ErrorCode is MySqlErrorCode.DatabaseAccessDenied or MySqlErrorCode.UnknownDatabase,
+                $"{elsewhere}: {refused.ErrorCode} {refused.Message}");
+        }
+        await using var connection = await ConnectAsync(user);
+        // It sees its own database and information_schema (the views every account has), nothing else.
+        var visible = new List<string>();
+        await using (var command = new MySqlCommand("SHOW DATABASES", connection))
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct)) visible.Add(reader.GetString(0));
+        }
+        Assert.Equal(new[] { db, "information_schema" }.Order(), visible.Order());
+        // No global privilege: only USAGE on *.* and the database's own grant.
+        await using (var command = new MySqlCommand("SHOW GRANTS", connection))
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                var grant = reader.GetString(0);
+                Assert.True(grant.StartsWith("GRANT USAGE ON *.*", StringComparison.Ordinal) || grant.Contains($" ON `{db.Replace("_", "\\_")}`.*", StringComparison.Ordinal)
+                    || grant.Contains($" ON `{db}`.*", StringComparison.Ordinal), grant);
+            }
+        }
+    }
+
+    [Fact]
     public async Task An_underscore_in_the_database_name_is_no_wildcard_in_the_grant()
     {
         // "db_w_x" unescaped in a GRANT would also match "dbawbx".

@@ -147,6 +147,28 @@ public sealed class PostgresDatabaseProvisionerTests(PostgresFixture postgres) :
     }
 
     [Fact]
+    public async Task A_login_that_could_connect_to_a_database_open_to_PUBLIC_is_reported_naming_it_but_never_another_bindings_database()
+    {
+        // The tests' server is a fresh initdb: PUBLIC has CONNECT on "postgres", as on a cluster deployed without the rule.
+        var logger = new ListLogger<PostgresDatabaseProvisioner>();
+        var provisioner = new PostgresDatabaseProvisioner(logger);
+        var db = Db("warned");
+        var other = Db("neighbour");
+        await provisioner.CreateDatabaseAsync(_admin, db, null, Ct);
+        await provisioner.CreateDatabaseAsync(_admin, other, null, Ct);
+
+        var user = await provisioner.CreateUserAsync(_admin, db, User("app"), Passwords.Generate(), Ct);
+
+        var warning = Assert.Single(logger.Messages, m => m.Contains("can also connect", StringComparison.Ordinal));
+        Assert.StartsWith("Warning:", warning);
+        Assert.Contains(user.Username, warning);
+        Assert.Matches(@"database\(s\) [^(]*\bpostgres\b", warning);
+        Assert.DoesNotContain(other, warning);
+        Assert.DoesNotContain(db + ",", warning);
+        Assert.DoesNotContain(user.Password, string.Join("\n", logger.Messages));
+    }
+
+    [Fact]
     public async Task Creating_a_user_again_resets_its_password()
     {
         var db = Db("reset");

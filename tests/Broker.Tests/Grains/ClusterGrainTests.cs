@@ -13,16 +13,9 @@ public sealed class ClusterGrainTests(GrainClusterFixture fixture) : IClassFixtu
 
     private IClusterGrain Grain(string id) => fixture.Grains.GetGrain<IClusterGrain>(id);
 
-    private static async Task<LastOperationView> WaitAsync(IClusterGrain grain)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var view = await grain.GetLastOperation(null);
-            if (view.State != LastOperationState.InProgress || DateTime.UtcNow > deadline) return view;
-            await Task.Delay(25);
-        }
-    }
+    private static Task<LastOperationView> WaitAsync(IClusterGrain grain) =>
+        Eventually.MatchesAsync(() => grain.GetLastOperation(null), view => view.State != LastOperationState.InProgress,
+            "the cluster's operation ends", TimeSpan.FromSeconds(30));
 
     [Fact]
     public async Task Provision_is_accepted_once_then_reports_the_same_operation_then_exists()
@@ -104,5 +97,51 @@ public sealed class ClusterGrainTests(GrainClusterFixture fixture) : IClassFixtu
         var views = await Task.WhenAll(ids.Select(id => WaitAsync(Grain(id))));
         Assert.All(views, v => Assert.Equal(LastOperationState.Succeeded, v.State));
         Assert.All(ids, id => Assert.NotNull(fixture.Concourse.State.GetPipeline($"ondemand-{id}")));
+    }
+
+    [Fact]
+    public async Task A_reservation_a_crashed_database_create_left_behind_does_not_lose_the_id()
+    {
+        // What a database create that died between reserving its id and recording its intent leaves behind.
+        var id = Guid.NewGuid().ToString();
+        Assert.True(await Grain(id).ReserveForDatabase());
+        Assert.False(await fixture.Grains.GetGrain<IDatabaseGrain>(id).HoldsInstanceId());
+
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(id).Provision(Create())).Outcome);
+        Assert.Equal(LastOperationState.Succeeded, (await WaitAsync(Grain(id))).State);
+        Assert.False(await Grain(id).ReserveForDatabase()); // and the id now names the cluster only
+    }
+
+    [Fact]
+    public async Task A_refused_database_create_holds_nothing_and_leaves_the_id_free()
+    {
+        var id = Guid.NewGuid().ToString();
+        var database = fixture.Grains.GetGrain<IDatabaseGrain>(id);
+        // A database create that is refused later (no such cluster) still reserved the id first, then gave it back.
+        var refused = await database.Provision(new ProvisionRequest(Catalog.MySql, Catalog.Db100Mb, """{"cluster":"no-such-cluster"}""", null, Context, "user-1"));
+        Assert.Equal(OperationOutcome.BadRequest, refused.Outcome);
+        Assert.False(await database.HoldsInstanceId());
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(id).Provision(Create())).Outcome);
+    }
+
+    [Fact]
+    public async Task A_create_reads_its_pipeline_config_only_after_setting_it_and_copes_with_one_that_exists_already()
+    {
+        var id = Guid.NewGuid().ToString();
+        var configReads = $"/pipelines/ondemand-{id}/config";
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(id).Provision(Create())).Outcome);
+        Assert.Equal(LastOperationState.Succeeded, (await WaitAsync(Grain(id))).State);
+        Assert.Equal(1, fixture.Concourse.Faults.CountRequests("GET", configReads)); // the version the PUT wrote
+
+        // A pipeline of that name set by someone else first: the version-less PUT is refused, the retry reads, then sets.
+        var taken = Guid.NewGuid().ToString();
+        using (var concourse = new OnDemand.Grains.Concourse.ConcourseClient(new OnDemand.Grains.Concourse.ConcourseOptions
+        { Url = fixture.Concourse.Url.ToString(), Username = "admin", Password = "admin", Team = "main" }))
+        {
+            await concourse.SetPipelineConfigAsync($"ondemand-{taken}", """{"jobs":[{"name":"other","plan":[{"task":"t","config":{"platform":"linux","image_resource":{"type":"registry-image","source":{"repository":"busybox"}},"run":{"path":"true"}}}]}]}""", null, TestContext.Current.CancellationToken);
+        }
+        Assert.Equal(OperationOutcome.Accepted, (await Grain(taken).Provision(Create())).Outcome);
+        Assert.Equal(LastOperationState.Succeeded, (await WaitAsync(Grain(taken))).State);
+        Assert.Contains(fixture.Concourse.Faults.RequestLog, entry => entry.Method == "PUT" && entry.Path.EndsWith($"ondemand-{taken}/config") && entry.StatusCode == 500);
     }
 }

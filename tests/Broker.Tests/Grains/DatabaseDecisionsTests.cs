@@ -37,7 +37,13 @@ public sealed class DatabaseDecisionsTests
         Assert.Equal("my-cluster", ok.ClusterName);
         Assert.Contains("name the cluster", DatabaseDecisions.BeforeCreate(fresh, Id, Create("{}"), Catalog).Answer!.Description);
         Assert.Contains("not a database plan", DatabaseDecisions.BeforeCreate(fresh, Id, Create(planId: Infrastructure.Catalog.PgClusterSmall), Catalog).Answer!.Description);
-        Assert.Contains("cluster_org", DatabaseDecisions.BeforeCreate(fresh, Id, Create("""{"cluster":"c","cluster_org":"o"}"""), Catalog).Answer!.Description);
+        // Another org or space only with the space the gateway resolved (and checked the requester's role in).
+        Assert.Contains("could not be checked", DatabaseDecisions.BeforeCreate(fresh, Id, Create("""{"cluster":"c","cluster-org":"o","cluster-space":"s"}"""), Catalog).Answer!.Description);
+        var shared = DatabaseDecisions.BeforeCreate(fresh, Id, Create("""{"cluster":"c","cluster_space":"s"}""") with { ClusterSpaceGuid = "space-of-c" }, Catalog);
+        Assert.Null(shared.Answer);
+        Assert.Equal("space-of-c", shared.ClusterSpaceGuid);
+        Assert.Equal("space", ok.ClusterSpaceGuid);
+        Assert.Contains("name different orgs", DatabaseDecisions.BeforeCreate(fresh, Id, Create("""{"cluster":"c","cluster-org":"o","cluster_org":"p","cluster-space":"s"}"""), Catalog).Answer!.Description);
     }
 
     [Fact]

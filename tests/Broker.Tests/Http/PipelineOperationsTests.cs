@@ -105,8 +105,7 @@ public sealed class PipelineOperationsTests(StackFixture fixture, PostgresFixtur
         await osb.ProvisionClusterAsync(id, instanceName: "alerting-cluster");
         Assert.Equal("failed", (await osb.WaitForOperationAsync(id))["state"]!.GetValue<string>());
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (slack.Messages.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Eventually.TrueAsync(() => Task.FromResult(!slack.Messages.IsEmpty), "the failure alert reaches Slack", TimeSpan.FromSeconds(20));
         var text = Assert.Single(slack.Messages)["text"]!.GetValue<string>();
         Assert.Contains("alerting-cluster", text);
         Assert.Contains(id, text);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using System.Net.Http.Headers;
 using System.Text;
@@ -23,12 +24,14 @@ public sealed class BrokerStack : IAsyncDisposable
     private readonly List<WebApplication> _silos = [];
     private readonly List<WebApplication> _gateways = [];
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _gatewayServices;
 
-    private BrokerStack(string connectionString, ConcourseEmulatorServer concourse, Dictionary<string, string?> settings)
+    private BrokerStack(string connectionString, ConcourseEmulatorServer concourse, Dictionary<string, string?> settings, Action<IServiceCollection>? gatewayServices)
     {
         ConnectionString = connectionString;
         Concourse = concourse;
         _settings = settings;
+        _gatewayServices = gatewayServices;
     }
 
     public string ConnectionString { get; }
@@ -38,8 +41,10 @@ public sealed class BrokerStack : IAsyncDisposable
     public IReadOnlyList<WebApplication> Silos => _silos;
     public IReadOnlyList<WebApplication> Gateways => _gateways;
 
-    /// <param name="settings">configuration overrides (e.g. "Lifecycle:PollInterval"); null removes the stack's own value.</param>
-    public static async Task<BrokerStack> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, EmulatorOptions? emulator = null)
+    /// <param name="settings">configuration overrides (e.g. "Lifecycle:PollInterval", "CloudFoundry:ApiUrl"); null removes the stack's own value.</param>
+    /// <param name="gatewayServices">replaces services of every gateway (e.g. the Cloud Foundry check's clock).</param>
+    public static async Task<BrokerStack> StartAsync(PostgresServer postgres, IDictionary<string, string?>? settings = null, EmulatorOptions? emulator = null,
+        Action<IServiceCollection>? gatewayServices = null)
     {
         var name = "broker_" + Guid.NewGuid().ToString("N")[..12];
         var connectionString = await postgres.CreateOrleansDatabaseAsync(name);
@@ -87,7 +92,7 @@ public sealed class BrokerStack : IAsyncDisposable
             if (value is null) all.Remove(key);
             else all[key] = value;
 
-        var stack = new BrokerStack(connectionString, concourse, all);
+        var stack = new BrokerStack(connectionString, concourse, all, gatewayServices);
         await stack.StartSiloAsync();
         await stack.StartGatewayAsync();
         return stack;
@@ -112,7 +117,7 @@ public sealed class BrokerStack : IAsyncDisposable
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var settings = new Dictionary<string, string?>(_settings) { ["Urls"] = url };
-        var gateway = GatewayApplication.Build([], config => config.AddInMemoryCollection(settings));
+        var gateway = GatewayApplication.Build([], config => config.AddInMemoryCollection(settings), _gatewayServices);
         await gateway.StartAsync();
         _gateways.Add(gateway);
         if (_gateways.Count == 1)

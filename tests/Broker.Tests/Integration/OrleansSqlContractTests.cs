@@ -378,15 +378,9 @@ public sealed class OrleansSqlContractTests(PostgresFixture postgres)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        deadline.CancelAfter(timeout);
-        while (!await condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "") =>
+        Eventually.TrueAsync(condition, what, timeout);
 
     private static string NewDatabaseName() => $"sqlcontract_{Guid.NewGuid():N}";
 

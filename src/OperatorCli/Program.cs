@@ -1,0 +1,4 @@
+using OnDemand.OperatorCli;
+using Spectre.Console;
+
+return await OperatorCliApp.RunAsync(args, AnsiConsole.Console);
