@@ -25,7 +25,9 @@ public static class SiloApplication
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
-        MetricLabels.Configure();   // no database, host or user names in metric labels (docs/security.md)
+        // The meters /metrics publishes, from the start (the domain metrics, docs/fleet.md), without database, host or
+        // user names in labels (docs/security.md).
+        MetricLabels.Configure();
         var configuration = builder.Configuration;
         var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
         var connectionString = configuration.GetConnectionString("Orleans")
@@ -88,7 +90,6 @@ public static class SiloApplication
         // failed attempts rate-limited per client address (docs/security.md).
         app.UseOperatorGate(OperatorCredentials(configuration), "/dashboard", "/metrics");
         app.MapOrleansDashboard(routePrefix: "/dashboard");
-        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         app.MapGet("/health/live", () => Results.Text("ok"));
         return app;

@@ -11,10 +11,13 @@ public static class OperatorGate
 {
     public const string Realm = "OnDemand.Orleans operators";
 
-    /// <summary>Requires <paramref name="operators"/> on every request whose path starts with one of <paramref name="prefixes"/>.</summary>
-    public static IApplicationBuilder UseOperatorGate(this IApplicationBuilder app, BasicCredentials operators, params string[] prefixes) =>
+    /// <summary>
+    /// Requires <paramref name="operators"/> on every request whose path starts with one of <paramref name="prefixes"/>;
+    /// with no operator credentials configured (null), every such request is refused.
+    /// </summary>
+    public static IApplicationBuilder UseOperatorGate(this IApplicationBuilder app, BasicCredentials? operators, params string[] prefixes) =>
         app.UseWhen(context => prefixes.Any(prefix => context.Request.Path.StartsWithSegments(prefix)), gated => gated.Use((context, next) =>
-            operators.Match(context.Request.Headers.Authorization)
+            operators is not null && operators.Match(context.Request.Headers.Authorization)
                 ? next(context)
                 : new AuthRejection(Realm, "operator credentials are required").ExecuteAsync(context)));
 }
