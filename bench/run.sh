@@ -236,6 +236,10 @@ if [[ ${CREDHUB:-1} == 1 ]]; then
 fi
 export Broker__Username=$BROKER_USERNAME Broker__Password=$BROKER_PASSWORD Broker__DashboardSecret="$(gen)$(gen)"
 export Broker__OperatorUsername=operator Broker__OperatorPassword=$OPERATOR_PASSWORD Operator__Username=operator Operator__Password=$OPERATOR_PASSWORD
+# The key ring's certificate (docs/security.md), one per bench run.
+(umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=bench-keyring -keyout "$RUN/keyring.key" -out "$RUN/keyring.crt" 2>/dev/null \
+  && cat "$RUN/keyring.crt" "$RUN/keyring.key" >"$RUN/keyring.pem")
+export DataProtection__CertificatePath="$RUN/keyring.pem"
 export Orleans__ClusterId=bench Orleans__ServiceId=ondemand-bench Orleans__SiloPort=$SILO_PORT Orleans__GatewayPort=$SILO_GATEWAY_PORT
 export Orleans__ApplySchema=false Lifecycle__PollInterval=$POLL_INTERVAL Serilog__MinimumLevel__Default=Warning
 
