@@ -83,6 +83,13 @@ fi
 defaults=$(cat "$secrets")
 eval "$(printf '%s\n' "$defaults" | sed 's/^\([A-Z_]*\)=\(.*\)$/: "${\1:=\2}"/')"
 export BROKER_USERNAME BROKER_PASSWORD OPERATOR_USERNAME OPERATOR_PASSWORD DASHBOARD_SECRET PGPASSWORD
+# The certificate that encrypts the Data Protection key ring at rest (docs/security.md): made once, 0600, kept here.
+keyring="$DATA_DIR/keyring.pem"
+if [[ -z "${DataProtection__CertificatePath:-}" && ! -f "$keyring" ]]; then
+  (umask 077; openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj /CN=ondemand-keyring -keyout "$keyring.key" -out "$keyring.crt" 2>/dev/null \
+    && cat "$keyring.crt" "$keyring.key" >"$keyring"; made=$?; rm -f "$keyring.key" "$keyring.crt"; exit $made) || { echo "openssl is required to make $keyring" >&2; exit 1; }
+fi
+export DataProtection__CertificatePath="${DataProtection__CertificatePath:-$keyring}"
 
 command -v dotnet >/dev/null || { echo "dotnet (the .NET 10 SDK) is required" >&2; exit 1; }
 if (( GATEWAYS > 1 )) && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then

@@ -10,6 +10,8 @@
 #   POLL_INTERVAL=00:00:00.2 (the silo's Lifecycle__PollInterval)
 #   REPLAY_PASSES=5 DB_ENGINE=mysql|postgresql DB_CLUSTERS (1000; postgresql 20) DB_PER_CLUSTER (10; postgresql 5)
 #   DB_PROBE_SECONDS=20 CREDHUB=1 (0: no CredHub, to see its cost) MAX_SECONDS=900 (hard limit; everything is stopped then) SKIP_BUILD=0
+#   SCALE_OUT=1: afterwards the multi-node scenarios of bench/scale-out.sh (failover, rolling restart, chaos, load
+#   balancer overhead, memory per activation; its own knobs, see there)
 #   SOURCE=<commit> (e.g. HEAD): benchmark that commit instead of the working tree - it is exported read-only with
 #   `git archive` to bench/.work/src (the current bench/ tools are laid over it), so edits in progress do not matter.
 set -euo pipefail
@@ -234,6 +236,10 @@ if [[ ${CREDHUB:-1} == 1 ]]; then
 fi
 export Broker__Username=$BROKER_USERNAME Broker__Password=$BROKER_PASSWORD Broker__DashboardSecret="$(gen)$(gen)"
 export Broker__OperatorUsername=operator Broker__OperatorPassword=$OPERATOR_PASSWORD Operator__Username=operator Operator__Password=$OPERATOR_PASSWORD
+# The key ring's certificate (docs/security.md), one per bench run.
+(umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=bench-keyring -keyout "$RUN/keyring.key" -out "$RUN/keyring.crt" 2>/dev/null \
+  && cat "$RUN/keyring.crt" "$RUN/keyring.key" >"$RUN/keyring.pem")
+export DataProtection__CertificatePath="$RUN/keyring.pem"
 export Orleans__ClusterId=bench Orleans__ServiceId=ondemand-bench Orleans__SiloPort=$SILO_PORT Orleans__GatewayPort=$SILO_GATEWAY_PORT
 export Orleans__ApplySchema=false Lifecycle__PollInterval=$POLL_INTERVAL Serilog__MinimumLevel__Default=Warning
 
@@ -492,3 +498,13 @@ total=$(( $(date +%s) - STARTED_AT ))
 echo
 cat "$RESULTS/latest.md"
 log "written to bench/results/latest.md; raw outputs in bench/.work/run/"
+
+# ---------------------------------------------------------------------------------------------------- scale-out
+# SCALE_OUT=1: then the multi-node scenarios of issue 10 (failover, rolling restart, chaos, load balancer overhead,
+# memory per activation) on `SILOS=2 GATEWAYS=2 ./run.sh`: bench/scale-out.sh, after this run's stack is stopped.
+if [[ ${SCALE_OUT:-0} == 1 ]]; then
+  log "scale-out scenarios (bench/scale-out.sh), after stopping this run's stack"
+  for name in bare gateway silo emulator; do [[ -n ${PID[$name]:-} ]] && stop_pid "${PID[$name]}"; PID[$name]=""; done
+  "$ROOT/scripts/postgres.sh" stop "$WORK/pg" >/dev/null 2>&1 || true
+  "$ROOT/bench/scale-out.sh" || log "bench/scale-out.sh failed (exit $?); see bench/.work/scale-out/out"
+fi

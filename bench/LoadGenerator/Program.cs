@@ -4,6 +4,11 @@
 //              instance's last_operation until it is succeeded or failed, report wall time, creates/s and PUT latency;
 //              --replay then PUTs every created instance again (idempotent 200, no storage write) as a baseline,
 //              --replay-passes N times over.
+//   soak       multi-tenant load for --seconds (Soak.cs): --tenants T --workers W --readers R --databases D
+//              [--delete-all] [--events FILE] [--emulator URL]; a table of ops/s, p50/p99 per endpoint, failures
+//              around each event of FILE, and the final check against the emulator (nothing lost, no duplicate build).
+//   activate   GET last_operation of --count distinct unknown instance ids (--prefix-N): grain activations, for the
+//              memory cost per activation (bench/scale-out.sh)
 //   databases  create --per-cluster databases in each of --clusters clusters (created first, or --existing-clusters
 //              PREFIX made by an earlier `clusters --prefix PREFIX` run), with parameters {"cluster": "<instance name>"}
 //              in the cluster's space; the same measurements.
@@ -22,6 +27,8 @@ try
     {
         "clusters" => await Scenarios.ClustersAsync(options),
         "databases" => await Scenarios.DatabasesAsync(options),
+        "soak" => await Soak.RunAsync(options),
+        "activate" => await Soak.ActivateAsync(options),
         _ => throw new FormatException($"unknown subcommand '{options.Command}'"),
     };
 }
@@ -45,7 +52,8 @@ namespace OnDemand.LoadGenerator
             "usage: loadgen clusters|databases [--url U] [--username U] [--password P] [--count N] [--concurrency C]\n" +
             "         [--poll-concurrency C] [--poll-interval-ms MS] [--timeout-seconds S] [--prefix ID] [--org O] [--space S]\n" +
             "         [--service-id ID] [--plan-id ID] [--replay] [--replay-passes N] [--out FILE] [--quiet]\n" +
-            "       databases only: [--clusters N] [--per-cluster N] [--database-plan-id ID] [--existing-clusters PREFIX]";
+            "       databases only: [--clusters N] [--per-cluster N] [--database-plan-id ID] [--existing-clusters PREFIX]\n" +
+            "       soak only: [--seconds S] [--tenants T] [--workers W] [--readers R] [--databases D] [--delete-all] [--events FILE] [--stop-file FILE] [--emulator URL]";
 
         public string Command { get; private set; } = "";
         public Uri Url { get; private set; } = new("http://127.0.0.1:18080");
@@ -69,6 +77,15 @@ namespace OnDemand.LoadGenerator
         public int ReplayPasses { get; private set; } = 1;
         public string? Out { get; private set; }
         public bool Quiet { get; private set; }
+        public int Seconds { get; private set; } = 30;
+        public int Tenants { get; private set; } = 4;
+        public int Workers { get; private set; } = 8;
+        public int Readers { get; private set; } = 4;
+        public int Databases { get; private set; }
+        public bool DeleteAll { get; private set; }
+        public string? Events { get; private set; }
+        public string? StopFile { get; private set; }
+        public Uri? Emulator { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -101,6 +118,15 @@ namespace OnDemand.LoadGenerator
                     case "--replay-passes": o.Replay = true; o.ReplayPasses = Int(); break;
                     case "--out": o.Out = Value(); break;
                     case "--quiet": o.Quiet = true; break;
+                    case "--seconds": o.Seconds = Int(); break;
+                    case "--tenants": o.Tenants = Int(); break;
+                    case "--workers": o.Workers = Int(); break;
+                    case "--readers": o.Readers = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                    case "--databases": o.Databases = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                    case "--delete-all": o.DeleteAll = true; break;
+                    case "--events": o.Events = Value(); break;
+                    case "--stop-file": o.StopFile = Value(); break;
+                    case "--emulator": o.Emulator = new Uri(Value().TrimEnd('/') + "/"); break;
                     default: throw new FormatException($"unknown flag '{args[i]}'");
                 }
             }

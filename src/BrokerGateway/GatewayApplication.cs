@@ -22,6 +22,9 @@ public static class GatewayApplication
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        // The meters /metrics publishes, from the start (the domain metrics, docs/fleet.md), without database, host or
+        // user names in labels (docs/security.md).
+        MetricLabels.Configure();
         var configuration = builder.Configuration;
         builder.Services.Configure<GatewaySettings>(configuration.GetSection(GatewaySettings.Section));
         var settings = configuration.GetSection(GatewaySettings.Section).Get<GatewaySettings>() ?? new GatewaySettings();
@@ -66,6 +69,8 @@ public static class GatewayApplication
         builder.Services.AddSingleton<CatalogDocument>();
         builder.Services.AddSingleton<ParameterSchemas>();
         builder.Services.AddSingleton<DashboardLinks>();
+        builder.Services.AddSingleton(new FailedAuthentications(configuration));
+        builder.Services.AddClientAddresses(configuration);
         builder.Services.AddCloudFoundrySharing(configuration);
         builder.Services.AddOperatorApi(configuration);
         services?.Invoke(builder.Services);
@@ -75,6 +80,11 @@ public static class GatewayApplication
         _ = app.Services.GetRequiredService<CatalogDocument>();
         _ = app.Services.GetRequiredService<ParameterSchemas>();
         _ = app.Services.GetRequiredService<DashboardLinks>();
+
+        // The client address first (a trusted proxy's X-Forwarded-For), then /metrics for operators only (docs/security.md).
+        app.UseClientAddresses();
+        // Without Broker:OperatorPassword nobody reads /metrics.
+        app.UseOperatorGate(settings.OperatorPassword.Length > 0 ? new BasicCredentials(settings.OperatorUsername, settings.OperatorPassword) : null, "/metrics");
 
         app.Use(async (context, next) =>
         {
@@ -108,7 +118,6 @@ public static class GatewayApplication
         app.MapOperatorEndpoints();
         app.MapGet("/health/live", () => Results.Text("ok"));
         app.MapGet("/health/ready", Ready);
-        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         return app;
     }

@@ -26,10 +26,14 @@ public static class SiloApplication
         // appsettings.json sits next to the binaries, wherever the process is started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        // The meters /metrics publishes, from the start (the domain metrics, docs/fleet.md), without database, host or
+        // user names in labels (docs/security.md).
+        MetricLabels.Configure();
         var configuration = builder.Configuration;
         var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
         var connectionString = configuration.GetConnectionString("Orleans")
             ?? throw new InvalidOperationException("ConnectionStrings:Orleans is not set (env ConnectionStrings__Orleans)");
+        var keyRing = KeyRingCertificates.Load(configuration);
 
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(configuration)
@@ -42,9 +46,16 @@ public static class SiloApplication
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
         builder.Services.AddPostgresClusterDirectory(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString);
+        builder.Services.AddSingleton(new FailedAuthentications(configuration));
+        var keyRepository = new PostgresXmlRepository(connectionString);
+        builder.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<PlaintextKeyRetirement>(services, keyRepository, TimeProvider.System));
         builder.Services.AddDataProtection()
             .SetApplicationName("OnDemand.Orleans")
-            .AddKeyManagementOptions(o => o.XmlRepository = new PostgresXmlRepository(connectionString));
+            .AddKeyManagementOptions(o => o.XmlRepository = keyRepository)
+            // Keys are encrypted at rest with a certificate that is not in the database (docs/security.md); the previous
+            // certificates still decrypt the keys they encrypted, so a certificate rotation loses no secret.
+            .ProtectKeysWithCertificate(keyRing.Current)
+            .UnprotectKeysWithAnyCertificate([.. keyRing.All]);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
@@ -77,19 +88,10 @@ public static class SiloApplication
             SqlSchemaInstaller.ApplyAsync(connectionString, SqlSchemaInstaller.FindSqlDirectory(), app.Logger).GetAwaiter().GetResult();
         }
 
-        var operatorCredentials = OperatorCredentials(configuration);
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"), dashboard => dashboard.Use(async (context, next) =>
-        {
-            if (!operatorCredentials.Match(context.Request.Headers.Authorization))
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"OnDemand.Orleans operators\"";
-                return;
-            }
-            await next(context);
-        }));
+        // The Orleans Dashboard (all its pages and API routes are under /dashboard) and /metrics: operators only,
+        // failed attempts rate-limited per client address (docs/security.md).
+        app.UseOperatorGate(OperatorCredentials(configuration), "/dashboard", "/metrics");
         app.MapOrleansDashboard(routePrefix: "/dashboard");
-        MeterAdapter.StartListening(); // the domain metrics (Meter "OnDemand.Broker") from the start, not from the first scrape
         app.MapMetrics("/metrics");
         app.MapGet("/health/live", () => Results.Text("ok"));
         return app;

@@ -14,6 +14,7 @@ internal static class ControlApi
         var control = routes.MapGroup(EmulatorMiddleware.ControlPrefix);
         control.MapGet("/stats", Stats);
         control.MapGet("/pipelines", Pipelines);
+        control.MapPost("/builds", Builds);
         control.MapPut("/build-duration", (HttpContext context, EmulatorState state) =>
             Run(() => state.BuildDuration = TimeSpan.FromSeconds(Number(context, "seconds"))));
         control.MapPost("/script", (HttpContext context, EmulatorState state) => Run(() =>
@@ -48,6 +49,23 @@ internal static class ControlApi
             });
             return EmulatorJson.Json(new JsonArray(recent.ToArray()));
         });
+    }
+
+    /// <summary>
+    /// For load tests' final checks: POST a JSON array of pipeline names; answers, per name, whether the pipeline is
+    /// live and how many builds of its deploy and delete jobs were ever triggered (a deleted pipeline's included).
+    /// </summary>
+    private static async Task<IResult> Builds(HttpContext context, EmulatorState state)
+    {
+        if (await JsonNode.ParseAsync(context.Request.Body) is not JsonArray names) return Results.BadRequest("a JSON array of pipeline names");
+        var result = new JsonObject();
+        foreach (var name in names.Select(n => n?.GetValue<string>()).OfType<string>())
+        {
+            var jobs = new JsonObject();
+            foreach (var job in new[] { "deploy", "delete" }) jobs[job] = state.BuildsEverTriggered(name, job);
+            result[name] = new JsonObject { ["live"] = state.GetPipeline(name) is not null, ["builds"] = jobs };
+        }
+        return Results.Json(result);
     }
 
     private static IResult Stats(EmulatorState state, FaultInjector faults)

@@ -21,6 +21,7 @@ public sealed class EmulatorState
     private readonly ConcurrentDictionary<string, byte> _teams = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Team, string Name), EmulatedPipeline> _pipelines = new();
     private readonly ConcurrentDictionary<long, EmulatedBuild> _builds = new();
+    private readonly ConcurrentDictionary<(string Team, string Pipeline, string Job), int> _triggered = new();
     // Started but not finished: what the background finisher scans, instead of every build ever made.
     private readonly ConcurrentDictionary<long, EmulatedBuild> _running = new();
     private readonly ConcurrentDictionary<(string Pipeline, string Job), ConcurrentQueue<string>> _scripts = new();
@@ -184,6 +185,13 @@ public sealed class EmulatorState
         ListBuilds(team ?? DefaultTeam, pipeline, job, int.MaxValue, includeInactiveJobs: true) ?? [];
 
     public EmulatedBuildInfo? GetBuild(long buildId) => ReadBuild(buildId);
+
+    /// <summary>
+    /// How many builds of a job were ever triggered in this process, including those of a pipeline deleted since
+    /// (whose builds Concourse, and so <see cref="GetBuilds"/>, no longer lists). For load tests' duplicate checks.
+    /// </summary>
+    public int BuildsEverTriggered(string pipeline, string job, string? team = null) =>
+        _triggered.TryGetValue((team ?? DefaultTeam, pipeline, job), out var count) ? count : 0;
 
     /// <summary>Build counts by status, for stats. O(builds).</summary>
     public IReadOnlyDictionary<string, int> CountBuildsByStatus()
@@ -378,6 +386,7 @@ public sealed class EmulatorState
                 NextScriptedOutcome(pipeline.Name, job.Name));
             job.Builds.Add(build);
             _builds[build.Id] = build;
+            _triggered.AddOrUpdate((pipeline.Team, pipeline.Name, job.Name), 1, (_, n) => n + 1);
             MarkChanged();
             if (pipeline.Paused)
             {

@@ -44,7 +44,7 @@ public sealed class FakeInnerBroker : IAsyncDisposable
     ];
 
     private readonly WebApplication _app;
-    private readonly string _expectedAuthorization;
+    private string? _expectedAuthorization; // null: any Basic credentials (one fake for many clusters)
     private readonly TimeSpan _asyncDelay;
     private readonly object _gate = new();
     private readonly Dictionary<string, Instance> _instances = new(StringComparer.Ordinal);
@@ -153,7 +153,10 @@ public sealed class FakeInnerBroker : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeInnerBroker> StartAsync(string username, string password, TimeSpan asyncDelay)
+    /// <param name="port">0: a random port.</param>
+    /// <param name="anyCredentials">accept any Basic credentials: one fake standing in for the inner broker of every
+    /// emulated cluster, each with its own admin account (the emulator's --inner-broker-port, for load tests).</param>
+    public static async Task<FakeInnerBroker> StartAsync(string username, string password, TimeSpan asyncDelay, int port = 0, bool anyCredentials = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(username);
         ArgumentNullException.ThrowIfNull(password);
@@ -167,11 +170,12 @@ public sealed class FakeInnerBroker : IAsyncDisposable
         });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, port);
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();
         var broker = new FakeInnerBroker(app, username, password, asyncDelay);
+        if (anyCredentials) broker._expectedAuthorization = null;
         app.Run(broker.HandleAsync);
         try
         {
@@ -225,7 +229,8 @@ public sealed class FakeInnerBroker : IAsyncDisposable
             return;
         }
 
-        if (context.Request.Headers.Authorization.ToString() != _expectedAuthorization)
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (_expectedAuthorization is null ? !authorization.StartsWith("Basic ", StringComparison.Ordinal) : authorization != _expectedAuthorization)
         {
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"fake-inner-broker\"";
             await WriteAsync(context, 401, Error(null, "Bad credentials."));

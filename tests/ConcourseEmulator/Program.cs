@@ -26,6 +26,7 @@
 // auth, these control routes (204 on success, 400 with a reason on bad input):
 //   GET    /_emulator/stats                                    pipelines, builds by status, build duration, request count
 //   GET    /_emulator/pipelines                                every pipeline: team, name, paused, jobs and their last build
+//   POST   /_emulator/builds  ["pipeline", ...]                per pipeline: live, deploy and delete builds ever
 //   GET    /_emulator/requests?limit=100                       the most recent requests (method, path, status, fault)
 //   PUT    /_emulator/build-duration?seconds=0.5               run time of builds started from now on
 //   POST   /_emulator/script?pipeline=*&job=deploy&status=failed[,errored...]   outcomes of the next builds of a job
@@ -53,6 +54,7 @@ if (Environment.GetEnvironmentVariable("CONCOURSE_EMULATOR_CREDHUB_CLIENT_SECRET
 {
     options.CredHubClientSecret = credHubSecret;
 }
+var innerBrokerPort = 0;
 try
 {
     for (var i = 0; i < args.Length; i++)
@@ -88,6 +90,9 @@ try
             case "--credhub-client-secret":
                 options.CredHubClientSecret = Value();
                 break;
+            case "--inner-broker-port":
+                innerBrokerPort = int.Parse(Value(), CultureInfo.InvariantCulture);
+                break;
             case "--quiet":
                 options.MinimumLogLevel = LogLevel.Warning;
                 break;
@@ -102,6 +107,7 @@ catch (Exception ex) when (ex is FormatException or OverflowException)
     Console.Error.WriteLine("Usage: [--port 8090] [--build-seconds 3] [--username admin] [--password admin] [--team main] [--quiet]");
     Console.Error.WriteLine("       [--state-file PATH] [--cluster-postgres CONNECTION-STRING] [--credhub-client-id broker] [--credhub-client-secret broker-secret]");
     Console.Error.WriteLine("Secrets from the environment instead: CONCOURSE_EMULATOR_PASSWORD, CONCOURSE_EMULATOR_CLUSTER_POSTGRES, CONCOURSE_EMULATOR_CREDHUB_CLIENT_SECRET");
+    Console.Error.WriteLine("       [--inner-broker-port PORT]");
     return 2;
 }
 
@@ -116,8 +122,17 @@ catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
     Console.Error.WriteLine($"The emulator cannot start: {ex.Message}");
     return 1;
 }
+// --inner-broker-port: a FakeInnerBroker (in memory, synchronous, any Basic credentials) standing in for the inner OSB
+// broker of every emulated cluster, for the "osb" database provisioner (bench/scale-out.sh: Databases__Endpoints__osb__*).
+FakeInnerBroker? innerBroker = null;
+if (innerBrokerPort > 0)
+{
+    innerBroker = await FakeInnerBroker.StartAsync("any", "any", TimeSpan.Zero, innerBrokerPort, anyCredentials: true);
+    Console.WriteLine($"Fake inner OSB broker (any Basic credentials, in memory, not a database) on {innerBroker.Url}");
+}
 await using (server)
 {
     await server.WaitForShutdownAsync();
 }
+if (innerBroker is not null) await innerBroker.DisposeAsync();
 return 0;

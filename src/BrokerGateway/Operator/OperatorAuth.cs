@@ -4,7 +4,8 @@ using OnDemand.Grains.Hosting;
 
 namespace OnDemand.BrokerGateway.Operator;
 
-/// <summary>Operator Basic auth (Broker__OperatorUsername / Broker__OperatorPassword) for every /operator route.</summary>
+/// <summary>Operator Basic auth (Broker__OperatorUsername / Broker__OperatorPassword) for every /operator route; failures are
+/// rate-limited per client address like every other authentication.</summary>
 public sealed class OperatorAuth(IOptions<GatewaySettings> settings) : IEndpointFilter
 {
     private readonly BasicCredentials _operators = new(settings.Value.OperatorUsername, settings.Value.OperatorPassword);
@@ -16,8 +17,8 @@ public sealed class OperatorAuth(IOptions<GatewaySettings> settings) : IEndpoint
     {
         var request = context.HttpContext.Request;
         if (_enabled && _operators.Match(request.Headers.Authorization)) return await next(context);
-        context.HttpContext.Response.Headers.WWWAuthenticate = "Basic realm=\"OnDemand.Orleans operators\"";
-        return new OsbError(StatusCodes.Status401Unauthorized, "Unauthorized", _enabled
+        // A failure counts towards the client address's limit, as on every other authenticated route (docs/security.md).
+        return new AuthRejection(OperatorGate.Realm, _enabled
             ? "operator credentials required (Basic auth)"
             : "the operator API is disabled: set Broker__OperatorPassword");
     }

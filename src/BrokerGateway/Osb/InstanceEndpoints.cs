@@ -44,7 +44,7 @@ public static class InstanceEndpoints
             OsbRequest.Context(body!, organizationGuid, spaceGuid), userId, placement?.ClusterSpaceGuid);
         var result = await InstanceRouter.Grain(grains, instanceId, plan.Kind == PlanKind.Database).Provision(provision);
         // A database's page is its cluster's, which lists it: its first answer carries no dashboard link.
-        return OutcomeResponses.ToResult(result, plan.Kind == PlanKind.Database ? null : links.For(request, instanceId));
+        return OutcomeResponses.ToResult(result, plan.Kind == PlanKind.Database ? null : links.For(instanceId));
     }
 
     private static async Task<IResult> Update(string instanceId, HttpRequest request, BrokerCatalog catalog, ParameterSchemas schemas, IGrainFactory grains)
@@ -114,7 +114,7 @@ public static class InstanceEndpoints
                 ["service_id"] = view.ServiceId,
                 ["plan_id"] = view.PlanId,
                 // A database's page is its cluster's, which lists it.
-                ["dashboard_url"] = links.For(request, view.DashboardInstanceId ?? instanceId),
+                ["dashboard_url"] = links.For(view.DashboardInstanceId ?? instanceId),
                 ["parameters"] = JsonNode.Parse(view.ParametersJson ?? "{}"),
                 ["maintenance_info"] = new JsonObject { ["version"] = view.MaintenanceInfoVersion },
             }),

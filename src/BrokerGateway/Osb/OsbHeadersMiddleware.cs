@@ -23,8 +23,8 @@ public sealed class OsbHeadersMiddleware(RequestDelegate next, IOptions<GatewayS
 
         if (!_credentials.Match(request.Headers.Authorization))
         {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"OnDemand.Orleans broker\"";
-            return new OsbError(StatusCodes.Status401Unauthorized, "Unauthorized", "wrong or missing broker credentials").ExecuteAsync(context);
+            // 401, or 429 once this address failed too often (docs/security.md): only failures count.
+            return new AuthRejection("OnDemand.Orleans broker", "wrong or missing broker credentials").ExecuteAsync(context);
         }
 
         var version = request.Headers[VersionHeader].ToString();

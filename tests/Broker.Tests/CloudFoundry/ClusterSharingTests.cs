@@ -307,10 +307,5 @@ public sealed class ClusterSharingTests(SharingFixture fixture) : IClassFixture<
 
     private BrokerStack Stack => fixture.Stack;
 
-    private static string DashboardPath(string id)
-    {
-        var token = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes(BrokerStack.DashboardSecret), System.Text.Encoding.UTF8.GetBytes(id)));
-        return $"/dashboard/instances/{id}?token={token}";
-    }
+    private static string DashboardPath(string id) => DashboardPaths.For(id);
 }

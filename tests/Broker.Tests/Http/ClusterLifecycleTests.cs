@@ -13,7 +13,7 @@ public sealed class ClusterLifecycleTests(StackFixture fixture) : IClassFixture<
         var created = await Osb.ProvisionClusterAsync(id, parameters: new JsonObject { ["max_connections"] = 800 });
         Assert.Equal(HttpStatusCode.Accepted, created.Status);
         Assert.StartsWith("create-", created.Field("operation"));
-        Assert.Contains($"/dashboard/instances/{id}?token=", created.Field("dashboard_url"));
+        Assert.Contains($"/dashboard/instances/{id}?expires=", created.Field("dashboard_url"));
 
         var done = await Osb.WaitForOperationAsync(id);
         Assert.Equal("succeeded", done["state"]!.GetValue<string>());

@@ -183,10 +183,5 @@ public sealed class DatabaseLifecycleTests(StackFixture fixture, PostgresFixture
         finally { fixture.Stack.Concourse.State.ReleaseBuilds("delete"); }
     }
 
-    private static string DashboardPath(string id)
-    {
-        var token = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes(BrokerStack.DashboardSecret), System.Text.Encoding.UTF8.GetBytes(id)));
-        return $"/dashboard/instances/{id}?token={token}";
-    }
+    private static string DashboardPath(string id) => DashboardPaths.For(id);
 }

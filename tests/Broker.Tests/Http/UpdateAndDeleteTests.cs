@@ -223,10 +223,5 @@ public sealed class UpdateAndDeleteTests(StackFixture fixture) : IClassFixture<S
         Assert.Equal(Catalog.ClusterLarge, (await Osb.FetchAsync(id)).Field("plan_id"));
     }
 
-    private static string DashboardPath(string id)
-    {
-        var token = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes(BrokerStack.DashboardSecret), System.Text.Encoding.UTF8.GetBytes(id)));
-        return $"/dashboard/instances/{id}?token={token}";
-    }
+    private static string DashboardPath(string id) => DashboardPaths.For(id);
 }

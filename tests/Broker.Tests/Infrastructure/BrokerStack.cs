@@ -70,6 +70,9 @@ public sealed class BrokerStack : IAsyncDisposable
             ["Broker:DashboardSecret"] = DashboardSecret,
             ["Broker:OperatorPassword"] = OperatorPassword,
             ["Operator:Password"] = OperatorPassword,
+            ["DataProtection:CertificatePath"] = TestCertificates.SharedPath,
+            // Tests share 127.0.0.1 and refuse credentials on purpose; Security/FailedAuthenticationTests sets its own limit.
+            ["AuthFailureLimit:PermitLimit"] = "1000000",
             ["CredHub:Url"] = $"{concourseUrl}/credhub",
             ["CredHub:UaaUrl"] = $"{concourseUrl}/uaa",
             ["CredHub:ClientId"] = "broker",

@@ -16,6 +16,7 @@ public sealed class StartupSettingsTests
         settings["ConnectionStrings:Orleans"] = "Host=127.0.0.1;Port=9;Username=nobody;Password=none;Database=none";
         settings["Orleans:ApplySchema"] = "false";
         settings["Operator:Password"] = "operator";
+        settings["DataProtection:CertificatePath"] = TestCertificates.SharedPath;
         foreach (var (key, value) in changes) settings[key] = value;
         return settings;
     }
