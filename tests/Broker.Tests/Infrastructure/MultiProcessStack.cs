@@ -53,6 +53,8 @@ public sealed class MultiProcessStack : IAsyncDisposable
             ["Broker:DashboardSecret"] = BrokerStack.DashboardSecret,
             ["Broker:OperatorPassword"] = BrokerStack.OperatorPassword,
             ["Operator:Password"] = BrokerStack.OperatorPassword,
+            ["DataProtection:CertificatePath"] = TestCertificates.SharedPath,
+            ["AuthFailureLimit:PermitLimit"] = "1000000", // as BrokerStack: every client is 127.0.0.1
             ["CredHub:Url"] = $"{url}/credhub",
             ["CredHub:UaaUrl"] = $"{url}/uaa",
             ["CredHub:ClientId"] = "broker",
