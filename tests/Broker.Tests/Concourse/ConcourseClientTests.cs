@@ -23,7 +23,7 @@ public sealed class ConcourseClientTests : IAsyncLifetime
                  {"name":"delete","disable_manual_trigger":true,"plan":[{"put":"deployment","params":{"delete":{"enabled":true}}}]}]}
         """;
 
-    private readonly CapturingLogger _log = new();
+    private readonly ListLogger<ConcourseClient> _log = new();
     private ConcourseEmulatorServer _concourse = null!;
     private ConcourseClient _client = null!;
 
@@ -427,20 +427,5 @@ public sealed class ConcourseClientTests : IAsyncLifetime
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"Still not done after 10 s: {value}");
             await Task.Delay(20, Ct);
         }
-    }
-
-    /// <summary>Keeps every formatted message so tests can check what the client logs (and what it must not).</summary>
-    private sealed class CapturingLogger : ILogger<ConcourseClient>
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => _messages.ToArray();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue($"{logLevel}: {formatter(state, exception)}");
     }
 }

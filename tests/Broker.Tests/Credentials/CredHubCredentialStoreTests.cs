@@ -13,7 +13,7 @@ public sealed class CredHubCredentialStoreTests : IAsyncLifetime
     private const string Name = "/concourse/main/ondemand-5e1f/admin_password";
     private const string Secret = "s3cr3t-'quoted\"-value";
 
-    private readonly CapturingLogger _log = new();
+    private readonly ListLogger<CredHubCredentialStore> _log = new();
     private ConcourseEmulatorServer _emulator = null!;
     private CredHubCredentialStore _store = null!;
 
@@ -259,19 +259,4 @@ public sealed class CredHubCredentialStoreTests : IAsyncLifetime
             },
             _log,
             clock);
-
-    /// <summary>Keeps every formatted message so tests can check what the store logs (and what it must not).</summary>
-    private sealed class CapturingLogger : ILogger<CredHubCredentialStore>
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => _messages.ToArray();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
-    }
 }
