@@ -24,7 +24,7 @@ public static class GatewayApplication
         configure?.Invoke(builder.Configuration);
         // The meters /metrics publishes, from the start (the domain metrics, docs/fleet.md), without database, host or
         // user names in labels (docs/security.md).
-        MetricLabels.Configure();
+        MetricLabels.Configure(orleans: false);
         var configuration = builder.Configuration;
         builder.Services.Configure<GatewaySettings>(configuration.GetSection(GatewaySettings.Section));
         var settings = configuration.GetSection(GatewaySettings.Section).Get<GatewaySettings>() ?? new GatewaySettings();

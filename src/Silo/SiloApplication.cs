@@ -28,7 +28,7 @@ public static class SiloApplication
         configure?.Invoke(builder.Configuration);
         // The meters /metrics publishes, from the start (the domain metrics, docs/fleet.md), without database, host or
         // user names in labels (docs/security.md).
-        MetricLabels.Configure();
+        MetricLabels.Configure(orleans: true);
         var configuration = builder.Configuration;
         var settings = configuration.GetSection(OrleansSettings.Section).Get<OrleansSettings>() ?? new OrleansSettings();
         var connectionString = configuration.GetConnectionString("Orleans")
