@@ -3,6 +3,7 @@ using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Operations;
 using OnDemand.Grains.Pipelines;
+using OnDemand.Grains.Telemetry;
 
 namespace OnDemand.Grains.Cluster;
 
@@ -81,7 +82,7 @@ public sealed partial class ClusterGrain
             case TickDue.NotYet:
                 return;
             case TickDue.PastDeadline:
-                await FailAsync(operation, OperationLifecycle.TimedOut(operation, Verb(operation)));
+                await FailAsync(operation, FailureCause.Deadline, OperationLifecycle.TimedOut(operation, Verb(operation)));
                 return;
         }
 
@@ -108,12 +109,12 @@ public sealed partial class ClusterGrain
         catch (ConcourseRejectedException e) when (!Superseded(operation))
         {
             RecordExternalError(e, "rejected");
-            await FailAsync(operation, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
+            await FailAsync(operation, FailureCause.ConcourseRejected, $"{Verb(operation)} failed: Concourse refused to {StepVerb(operation.Step)} pipeline {S.Pipeline.Name}: {e.Message}");
         }
         catch (CredentialStoreException e) when (!Superseded(operation))
         {
             RecordExternalError(e, "rejected");
-            await FailAsync(operation, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
+            await FailAsync(operation, FailureCause.Credhub, $"{Verb(operation)} failed: the credential manager refused the cluster's credentials: {e.Message}");
         }
     }
 
@@ -133,7 +134,7 @@ public sealed partial class ClusterGrain
         if (!NeedsDriving) await StopDrivingAsync();
     }
 
-    private async Task FailAsync(ClusterOperation operation, string description)
+    private async Task FailAsync(ClusterOperation operation, FailureCause cause, string description)
     {
         Lifecycle.Finish(operation, LastOperationState.Failed, description);
         S.Status = ClusterStatus.Failed;
@@ -150,7 +151,7 @@ public sealed partial class ClusterGrain
             });
         }
         await PersistAsync();
-        RecordFinished(operation, description);
+        RecordFinished(operation, cause);
         if (operation.Target is { } target && target.PlanId != S.Spec?.PlanId) await MoveFleetSlotBackAsync(target.PlanId);
         logger.LogError("Cluster {InstanceId} {Kind} {Operation} failed at step {Step} (pipeline {Pipeline}, build {BuildUrl}): {Description}",
             InstanceId, operation.Kind, operation.Id, operation.Step, S.Pipeline.Name, operation.BuildUrl, description);

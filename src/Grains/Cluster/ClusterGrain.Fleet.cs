@@ -130,11 +130,11 @@ public sealed partial class ClusterGrain
         if (S.Operation is { IsRunning: true } running) BrokerMetrics.OperationResumed(InstanceId, running.Kind, PlanLabel, running.Deadline);
     }
 
-    private void RecordFinished(ClusterOperation operation, string? failure)
+    private void RecordFinished(ClusterOperation operation, FailureCause? failure)
     {
         var duration = (operation.CompletedAt ?? time.GetUtcNow()) - operation.StartedAt;
         if (failure is null) BrokerMetrics.OperationSucceeded(InstanceId, operation.Kind, PlanLabel, duration);
-        else BrokerMetrics.OperationFailed(InstanceId, operation.Kind, PlanLabel, failure, duration);
+        else BrokerMetrics.OperationFailed(InstanceId, operation.Kind, PlanLabel, failure.Value, duration);
     }
 
     /// <summary>A span for one step of the operation, child of the request that started it (even ticks later, on another silo).</summary>

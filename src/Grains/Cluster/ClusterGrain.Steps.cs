@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Pipelines;
+using OnDemand.Grains.Telemetry;
 
 namespace OnDemand.Grains.Cluster;
 
@@ -58,7 +59,7 @@ public sealed partial class ClusterGrain
             ?? throw new InvalidOperationException($"plan {spec.PlanId} of instance {InstanceId} is not in the catalog");
         if (TryRender(service, plan, spec, S.Context!, out var rendered) is { } error)
         {
-            await FailAsync(operation, $"{Verb(operation)} failed: {error}");
+            await FailAsync(operation, FailureCause.Template, $"{Verb(operation)} failed: {error}");
             return false;
         }
 
@@ -75,7 +76,7 @@ public sealed partial class ClusterGrain
             // Someone else changed the pipeline since the broker set it: report, never overwrite blindly. The
             // version is acknowledged so that the user's retry, once an operator has looked, goes through.
             pipeline.ConfigVersion = current.Version;
-            await FailAsync(operation,
+            await FailAsync(operation, FailureCause.EditedOutside,
                 $"{Verb(operation)} failed: pipeline {pipeline.Name} was changed outside the broker (config version {current.Version}, the broker set version {known}). " +
                 "Platform operators have been told; retry the update once they have reviewed it.");
             return false;
@@ -171,7 +172,7 @@ public sealed partial class ClusterGrain
         EnsureCurrent(operation);
         if (build is null)
         {
-            await FailAsync(operation, $"{Verb(operation)} failed: build #{operation.BuildName} of job '{JobOf(operation)}' disappeared from Concourse");
+            await FailAsync(operation, FailureCause.BuildMissing, $"{Verb(operation)} failed: build #{operation.BuildName} of job '{JobOf(operation)}' disappeared from Concourse");
             return false;
         }
         if (build.IsRunning)
@@ -182,7 +183,7 @@ public sealed partial class ClusterGrain
         }
         if (!build.Succeeded)
         {
-            await FailAsync(operation, $"{Verb(operation)} failed: Concourse job '{JobOf(operation)}' build #{build.Name} {build.Status}. Build log: {operation.BuildUrl}");
+            await FailAsync(operation, FailureCause.BuildFailed, $"{Verb(operation)} failed: Concourse job '{JobOf(operation)}' build #{build.Name} {build.Status}. Build log: {operation.BuildUrl}");
             return false;
         }
         if (operation.Kind == OperationKind.Delete)

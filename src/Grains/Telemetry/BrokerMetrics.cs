@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
 using OnDemand.Grains.Interfaces.Fleet;
 
 namespace OnDemand.Grains.Telemetry;
@@ -63,10 +64,10 @@ public static class BrokerMetrics
         Duration.Record(duration.TotalSeconds, new("kind", Label(kind)), new("plan", plan), new("outcome", "succeeded"));
     }
 
-    public static void OperationFailed(string instanceId, OperationKind kind, string plan, string description, TimeSpan duration)
+    public static void OperationFailed(string instanceId, OperationKind kind, string plan, FailureCause cause, TimeSpan duration)
     {
         Running.TryRemove(instanceId, out _);
-        Failed.Add(1, new("kind", Label(kind)), new("plan", plan), new("cause", Cause(description)));
+        Failed.Add(1, new("kind", Label(kind)), new("plan", plan), new("cause", CauseLabel(cause)));
         Duration.Record(duration.TotalSeconds, new("kind", Label(kind)), new("plan", plan), new("outcome", "failed"));
     }
 
@@ -79,14 +80,8 @@ public static class BrokerMetrics
     public static void SetUpgrade(UpgradeReport report) => _upgrade = report;
 
     /// <summary>Why an operation failed, in a few stable words (label values must stay few).</summary>
-    public static string Cause(string description) => description switch
-    {
-        _ when description.Contains("timed out", StringComparison.OrdinalIgnoreCase) => "deadline",
-        _ when description.Contains("build", StringComparison.OrdinalIgnoreCase) && description.Contains("failed", StringComparison.OrdinalIgnoreCase) => "build_failed",
-        _ when description.Contains("Concourse refused", StringComparison.OrdinalIgnoreCase) => "concourse_rejected",
-        _ when description.Contains("credential", StringComparison.OrdinalIgnoreCase) => "credhub",
-        _ => "other",
-    };
+    /// <summary>The <c>cause</c> label: snake_case of the cause the failing step named (never parsed from its text).</summary>
+    public static string CauseLabel(FailureCause cause) => Regex.Replace(cause.ToString(), "(?<=[a-z])([A-Z])", "_$1").ToLowerInvariant();
 
     private static string Label(OperationKind kind) => kind.ToString().ToLowerInvariant();
 
@@ -98,4 +93,16 @@ public static class BrokerMetrics
         yield return new(r.Failed, new KeyValuePair<string, object?>("phase", "failed"));
         yield return new(r.Left, new KeyValuePair<string, object?>("phase", "left"));
     }
+}
+
+/// <summary>Why an operation failed, as the step that failed it says (the <c>cause</c> label of the failed-operations metric).</summary>
+public enum FailureCause
+{
+    Deadline,
+    BuildFailed,
+    BuildMissing,
+    ConcourseRejected,
+    Credhub,
+    Template,
+    EditedOutside,
 }
