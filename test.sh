@@ -75,6 +75,11 @@ status=${PIPESTATUS[0]}
 # dotnet test (Microsoft Testing Platform) ends with "succeeded: N", "failed: N", "skipped: N" lines.
 count() { awk -v key="$1:" '$1 == key && $2 ~ /^[0-9]+$/ { n += $2 } END { print n + 0 }' "$log"; }
 passed=$(count succeeded); failed=$(count failed); skipped=$(count skipped)
+# The failed tests' names again, last: a failing run's tail is otherwise the test host's whole standard output.
+if grep -q '^failed ' "$log"; then
+  echo "==> failed tests"
+  awk '/^failed / { n = 4 } n > 0 && !/^  from / { print; n-- }' "$log" | cut -c1-300 | head -150
+fi
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 if (( compose_failed )); then failed=$((failed + 1)); status=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"

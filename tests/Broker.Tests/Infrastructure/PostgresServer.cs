@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Npgsql;
@@ -48,6 +47,13 @@ public sealed partial class PostgresServer : IAsyncDisposable
 
     /// <summary>TCP port on 127.0.0.1; stays the same across <see cref="RestartAsync"/>.</summary>
     public int Port { get; private set; }
+
+    /// <summary>Where the server's Unix socket is (local connections are trusted there).</summary>
+    public string SocketDirectory => _rootDirectory;
+
+    /// <summary>psql: next to the server's binaries, else on PATH (Debian's wrapper).</summary>
+    public string PsqlPath => new[] { Path.Combine(_binDirectory, "psql"), "/usr/bin/psql" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException($"psql was found neither in {_binDirectory} nor in /usr/bin; {InstallHint}.");
 
     /// <summary>Superuser connection string to the <c>postgres</c> maintenance database.</summary>
     public string AdminConnectionString => ConnectionStringFor("postgres");
@@ -225,7 +231,7 @@ public sealed partial class PostgresServer : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            Port = FindFreePort();
+            Port = FreePort.Next();
             try
             {
                 await StartServerAsync(ct);
@@ -233,7 +239,7 @@ public sealed partial class PostgresServer : IAsyncDisposable
             }
             catch (InvalidOperationException) when (attempt < StartAttempts)
             {
-                // Most likely another process took the port between FindFreePort and the bind; try another one.
+                // Most likely another process took the port between FreePort.Next and the bind; try another one.
             }
         }
     }
@@ -346,13 +352,6 @@ public sealed partial class PostgresServer : IAsyncDisposable
 
         return newestInstalled ?? throw new InvalidOperationException(
             $"PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH nor under {debianRoot}/*/bin; {InstallHint}.");
-    }
-
-    private static int FindFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     // On Unix, .NET resolves Environment.UserName from the effective user id (getpwuid(geteuid())).
