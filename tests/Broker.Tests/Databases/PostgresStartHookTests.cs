@@ -121,7 +121,12 @@ public sealed class PostgresStartHookTests : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
         {
-            Host = "127.0.0.1", Port = _server.Port, Database = database, Username = user, Password = password, Pooling = false,
+            Host = "127.0.0.1",
+            Port = _server.Port,
+            Database = database,
+            Username = user,
+            Password = password,
+            Pooling = false,
         }.ConnectionString);
         await connection.OpenAsync(Ct);
     }
