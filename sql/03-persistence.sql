@@ -43,6 +43,19 @@ BEGIN
 END
 $$;
 
+-- The fleet listing (src/Grains/Fleet/ClusterDirectory.cs) pages through the cluster grains' rows in key order; this
+-- index serves it without reading the whole table (every grain type's rows). Only the cluster rows are in it, and its
+-- columns never change when a state is written, so writes stay HOT updates that touch no index. Cluster keys are
+-- instance ids of at most 100 characters, well within a btree entry.
+DO $$
+BEGIN
+    IF to_regclass('IX_OrleansStorage_Clusters') IS NULL THEN
+        CREATE INDEX IX_OrleansStorage_Clusters ON OrleansStorage (ServiceId, (GrainIdExtensionString COLLATE "C"))
+            WHERE GrainTypeString = 'cluster';
+    END IF;
+END
+$$;
+
 -- Returns the state and its version, or no row for a grain never written. A cleared state comes back as a row with
 -- a NULL payload and its version, so the next write continues the version sequence.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadFromStorageKey', $$

@@ -83,6 +83,8 @@ public static class OperatorEndpoints
             if (until is not null) return OsbError.BadRequest("give until or minutes, not both");
             until = time.GetUtcNow().AddMinutes(minutes);
         }
+        // An end time only means something for a maintenance that starts now; with on:false it would be dropped silently.
+        if (!on && until is not null) return OsbError.BadRequest("until and minutes announce when a maintenance ends: give them with on:true only");
         var status = await maintenance.SetAsync(new MaintenanceChange(on, reason, until, auth.Username));
         return MaintenanceJson(status, maintenance);
     }

@@ -4,6 +4,7 @@ using OnDemand.Grains.Alerts;
 using OnDemand.Grains.Concourse;
 using OnDemand.Grains.Operations;
 using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Fleet;
 using OnDemand.Grains.Provisioning;
 using OnDemand.Grains.Pipelines;
 
@@ -17,7 +18,7 @@ namespace OnDemand.Grains.Cluster;
 // The state name must be unique across grain types: the ADO.NET provider keys rows by state name and grain key only,
 // so a ClusterGrain and a DatabaseGrain with the same id and the same state name would share (and corrupt) one row.
 public sealed partial class ClusterGrain(
-    [PersistentState("cluster", "store")] IPersistentState<ClusterState> state,
+    [PersistentState(PostgresClusterDirectory.ClusterStateName, "store")] IPersistentState<ClusterState> state,
     BrokerCatalog catalog,
     IConcourseClient concourse,
     IPipelineRenderer renderer,

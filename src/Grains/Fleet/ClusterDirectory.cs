@@ -27,9 +27,11 @@ public sealed class PostgresClusterDirectory(string connectionString, IOptions<C
     public const string ClusterStateName = "cluster";
     public const int PageSize = 1000;
 
-    private const string Query = """
+    /// <summary>The type is a literal, not a parameter: the partial index IX_OrleansStorage_Clusters (sql/03-persistence.sql)
+    /// matches it in every plan.</summary>
+    public const string Query = $"""
         SELECT GrainIdExtensionString FROM OrleansStorage
-        WHERE ServiceId = @service AND GrainTypeString = @type AND PayloadBinary IS NOT NULL
+        WHERE ServiceId = @service AND GrainTypeString = '{ClusterStateName}' AND PayloadBinary IS NOT NULL
           AND GrainIdExtensionString IS NOT NULL AND GrainIdExtensionString COLLATE "C" > @after
         ORDER BY GrainIdExtensionString COLLATE "C"
         LIMIT @page
@@ -46,7 +48,6 @@ public sealed class PostgresClusterDirectory(string connectionString, IOptions<C
                 await connection.OpenAsync(cancellationToken);
                 await using var command = new NpgsqlCommand(Query, connection);
                 command.Parameters.AddWithValue("service", cluster.Value.ServiceId);
-                command.Parameters.AddWithValue("type", ClusterStateName);
                 command.Parameters.AddWithValue("after", after);
                 command.Parameters.AddWithValue("page", PageSize);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);

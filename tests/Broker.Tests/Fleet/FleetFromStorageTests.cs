@@ -49,6 +49,27 @@ public sealed class FleetFromStorageTests(PostgresFixture postgres) : IAsyncLife
     }
 
     [Fact]
+    public async Task The_fleet_listing_reads_an_index_of_the_cluster_rows_not_the_whole_storage_table()
+    {
+        await CreateAsync(Org);
+        await using var connection = new NpgsqlConnection(_stack.ConnectionString);
+        await connection.OpenAsync();
+        // Few rows here, so the planner would scan anyway: with scans priced out, the plan shows whether the index can serve the query.
+        await using (var off = new NpgsqlCommand("SET enable_seqscan = off", connection)) await off.ExecuteNonQueryAsync();
+        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresClusterDirectory.Query, connection);
+        explain.Parameters.AddWithValue("service", "any");
+        explain.Parameters.AddWithValue("after", "");
+        explain.Parameters.AddWithValue("page", PostgresClusterDirectory.PageSize);
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+        }
+        Assert.Contains(plan, line => line.Contains("ix_orleansstorage_clusters", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(plan, line => line.Contains("Sort", StringComparison.Ordinal)); // already in key order
+    }
+
+    [Fact]
     public async Task Clusters_stored_before_any_quota_are_listed_upgraded_and_counted_by_a_new_quota()
     {
         var before = new List<string>();

@@ -93,6 +93,8 @@ public sealed class MaintenanceModeTests(StackFixture fixture) : IClassFixture<S
                      new() { ["on"] = true, ["until"] = "tomorrow" },
                      new() { ["on"] = true, ["minutes"] = 0 },
                      new() { ["on"] = true, ["reason"] = new string('x', 501) },
+                     new() { ["on"] = false, ["minutes"] = 30 },                    // an end for a maintenance that is not on
+                     new() { ["on"] = false, ["until"] = "2099-01-01T00:00:00Z" },
                  })
         {
             var answer = await Operator.SendAsync(HttpMethod.Put, "/operator/maintenance", bad);
