@@ -16,6 +16,11 @@ public static class QuotaDecisions
     /// <summary>The org quota grain's key: the org guid ("-" for a context without one: a grain key is never empty).</summary>
     public static string OrgKey(string? organizationGuid) => string.IsNullOrEmpty(organizationGuid) ? "-" : organizationGuid;
 
+    /// <summary>The scope names of <see cref="IQuotaSettingsGrain"/>: one per plan quota, one for every org quota.</summary>
+    public static string PlanScope(string planId) => "plan:" + planId;
+
+    public const string OrgScope = "org";
+
     /// <summary>Which quota grains a cluster of <paramref name="plan"/> claims a slot in: none unless configured.</summary>
     public static (bool Plan, bool Org) Applies(ServicePlan plan, QuotaOptions quotas) =>
         (quotas.ClustersPerPlanLimit(plan.Id, plan.Name) is not null, quotas.ClustersPerOrg is not null);

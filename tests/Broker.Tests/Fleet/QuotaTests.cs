@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using OnDemand.Grains.Fleet;
 using OnDemand.Grains.Interfaces.Fleet;
 
 namespace OnDemand.Tests.Fleet;
@@ -147,5 +148,48 @@ public sealed class QuotaTests(QuotaStackFixture fixture, PostgresFixture postgr
             second.Field("description"));
         Assert.Equal(HttpStatusCode.NotFound, (await Osb.LastOperationAsync(secondId)).Status);
         Assert.Equal(1, (await Operator.GetAsync("/operator/quotas")).Body!["databases_per_cluster"]!.GetValue<int>());
+    }
+}
+
+/// <summary>
+/// docs/fleet.md, "Quotas": a quota removed and configured again counts the clusters created while it was not
+/// configured (IQuotaSettingsGrain gives the scope a new generation when a silo starts with it again).
+/// </summary>
+public sealed class QuotaConfiguredAgainTests(PostgresFixture postgres) : IAsyncLifetime
+{
+    private BrokerStack _stack = null!;
+    private OsbClient Osb => new(_stack.Client);
+
+    public async ValueTask InitializeAsync() =>
+        _stack = await BrokerStack.StartAsync(postgres.Server, new Dictionary<string, string?> { ["Quotas:ClustersPerOrg"] = "2" });
+
+    public async ValueTask DisposeAsync() => await _stack.DisposeAsync();
+
+    private async Task<HttpStatusCode> CreateAsync(string org)
+    {
+        var id = Guid.NewGuid().ToString();
+        var answer = await Osb.ProvisionAsync(id, OperatorClient.ClusterIn(org));
+        if (answer.Status == HttpStatusCode.Accepted) Assert.Equal("succeeded", (await Osb.WaitForOperationAsync(id))["state"]!.GetValue<string>());
+        return answer.Status;
+    }
+
+    [Fact]
+    public async Task A_quota_configured_again_counts_the_clusters_created_while_it_was_off()
+    {
+        var org = "org-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(HttpStatusCode.Accepted, await CreateAsync(org));                 // claimed: 1 of 2
+
+        await _stack.RedeployAsync(new Dictionary<string, string?> { ["Quotas:ClustersPerOrg"] = null });
+        Assert.Equal(HttpStatusCode.Accepted, await CreateAsync(org));                 // no quota: no claim
+
+        await _stack.RedeployAsync(new Dictionary<string, string?> { ["Quotas:ClustersPerOrg"] = "2" });
+        var settings = _stack.Gateways[0].Services.GetRequiredService<IGrainFactory>().GetGrain<IQuotaSettingsGrain>(IQuotaSettingsGrain.Key);
+        await Eventually.TrueAsync(async () => await settings.Generation(QuotaDecisions.OrgScope) == 1, "the restarted silo recorded that the org quota is back");
+
+        // The org has 2 clusters: the quota, configured again, counts both (before, its grain remembered only the first).
+        Assert.Equal(HttpStatusCode.BadRequest, await CreateAsync(org));
+        var quotas = await new OperatorClient(_stack.Client).GetAsync("/operator/quotas");
+        var orgQuota = quotas.Body!["quotas"]!.AsArray().Single(q => q!["quota"]!.GetValue<string>() == "clusters_per_org" && q["scope"]!.GetValue<string>() == org)!;
+        Assert.Equal(2, orgQuota["used"]!.GetValue<int>());
     }
 }
