@@ -40,7 +40,7 @@ public static class BrokerGrainsServiceCollectionExtensions
         // Silos and gateways on PostgreSQL replace it with the SQL directory (AddPostgresClusterDirectory).
         services.TryAddSingleton<Fleet.IClusterDirectory, Fleet.NoClusterDirectory>();
         services.AddHostedService<Telemetry.FleetMetricsService>();
-        services.AddHostedService<Fleet.QuotaSettingsObserver>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Fleet.QuotaSettingsObserver>();
         return services;
     }
 }

@@ -32,6 +32,13 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
 
     private const int MaxIdentifierBytes = 63;
     private static readonly SemaphoreSlim GrantGate = new(1, 1);
+
+    /// <summary>
+    /// Deploys and deletes that work on PostgreSQL at once. The others wait their turn, as a BOSH director queues
+    /// deployments beyond its workers. Without this gate, a burst of thousands of builds that take no time held every
+    /// pooled connection, and the rest failed on the pool's timeout, where a real deploy would have waited.
+    /// </summary>
+    private readonly SemaphoreSlim _databaseWork = new(8, 8);
     private static readonly Task<string?> KeepOutcome = Task.FromResult<string?>(null);
     private static readonly Task<string?> Fail = Task.FromResult<string?>(BuildStatus.Failed);
 
@@ -67,7 +74,7 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
         return credHub.Get($"{CredHubPathPrefix}/{team}/{pipeline}/{var}") ?? credHub.Get($"{CredHubPathPrefix}/{team}/{var}");
     }
 
-    public ValueTask DisposeAsync() => _postgres.DisposeAsync();
+    public ValueTask DisposeAsync() => _postgres.DisposeAsync(); // _databaseWork needs no disposal (no wait handle is used)
 
     /// <summary>Runs under the pipeline's gate: in-memory checks only; database work goes to the thread pool.</summary>
     private Task<string?> Decide(EmulatedBuildInfo build)
@@ -96,7 +103,7 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                     build.Team, build.Pipeline, build.Id, missing, CredHubPathPrefix, build.Team, build.Pipeline, CredHubPathPrefix, build.Team);
                 return Fail;
             }
-            return Task.Run(() => DeployAsync(build, username, password), _stopping);
+            return Task.Run(() => GatedAsync(() => DeployAsync(build, username, password)), _stopping);
         }
         if (build.Job == _deleteJob)
         {
@@ -109,9 +116,22 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                     build.Team, build.Pipeline, build.Id, AdminUsernameVar);
                 return KeepOutcome;
             }
-            return Task.Run(() => DeleteAsync(build, username), _stopping);
+            return Task.Run(() => GatedAsync(() => DeleteAsync(build, username)), _stopping);
         }
         return KeepOutcome;
+    }
+
+    private async Task<string?> GatedAsync(Func<Task<string?>> work)
+    {
+        await _databaseWork.WaitAsync(_stopping);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            _databaseWork.Release();
+        }
     }
 
     private async Task<string?> DeployAsync(EmulatedBuildInfo build, string role, string password)

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Interfaces.Fleet;
 
@@ -6,11 +5,14 @@ namespace OnDemand.Grains.Fleet;
 
 /// <summary>
 /// Tells <see cref="IQuotaSettingsGrain"/> which cluster quotas this silo was started with (docs/fleet.md, "Quotas"),
-/// once the silo answers grain calls; retried until it got through. Quotas are read at start, so a start is the only
-/// moment they can change.
+/// once the silo is active (earlier, placement finds no silo for the grain yet); retried in the background until it
+/// got through, so a start never waits for it. Quotas are read at start, so a start is the only moment they change.
 /// </summary>
-public sealed class QuotaSettingsObserver(IGrainFactory grains, BrokerCatalog catalog, IOptions<QuotaOptions> quotas, ILogger<QuotaSettingsObserver> logger) : BackgroundService
+public sealed class QuotaSettingsObserver(IGrainFactory grains, BrokerCatalog catalog, IOptions<QuotaOptions> quotas, ILogger<QuotaSettingsObserver> logger)
+    : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
+    private readonly CancellationTokenSource _stopping = new();
+
     public static IReadOnlyCollection<string> ConfiguredScopes(BrokerCatalog catalog, QuotaOptions quotas)
     {
         var scopes = catalog.Services
@@ -22,22 +24,36 @@ public sealed class QuotaSettingsObserver(IGrainFactory grains, BrokerCatalog ca
         return scopes;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public void Participate(ISiloLifecycle lifecycle) => lifecycle.Subscribe(nameof(QuotaSettingsObserver), ServiceLifecycleStage.Active,
+        started =>
+        {
+            _ = Task.Run(() => ObserveAsync(_stopping.Token), CancellationToken.None);
+            return Task.CompletedTask;
+        },
+        stopped =>
+        {
+            _stopping.Cancel();
+            return Task.CompletedTask;
+        });
+
+    private async Task ObserveAsync(CancellationToken stopping)
     {
         var scopes = ConfiguredScopes(catalog, quotas.Value);
-        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+        for (var attempt = 1; !stopping.IsCancellationRequested; attempt++)
         {
             try
             {
                 await grains.GetGrain<IQuotaSettingsGrain>(IQuotaSettingsGrain.Key).Observe(scopes);
                 return;
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stopping.IsCancellationRequested)
             {
-                // The silo is still joining, or storage is unreachable: the next start or attempt records it.
+                // Storage unreachable, or the silo is stopping already: the next attempt (or start) records it.
                 if (attempt % 30 == 1) logger.LogWarning("Quota settings not recorded yet (attempt {Attempt}): {Error}", attempt, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), stoppingToken);
+                try { await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), stopping); } catch (OperationCanceledException) { return; }
             }
         }
     }
+
+    public void Dispose() => _stopping.Dispose();
 }
