@@ -105,7 +105,7 @@ soak() { # soak NAME SECONDS [extra loadgen args]: in the background; its pid in
   EVENTS=$OUT/$name.events; : >"$EVENTS"
   "${LOADGEN[@]}" soak --url "$LB" --seconds "$seconds" --timeout-seconds $((seconds + 180)) --tenants "$TENANTS" --workers "$WORKERS" \
     --readers "$READERS" --databases "$DATABASES" --prefix "$name" --poll-interval-ms 100 --events "$EVENTS" \
-    --emulator "http://127.0.0.1:$EMULATOR_PORT" --out "$OUT/$name.kv" "$@" >"$OUT/$name.txt" 2>&1 &
+    --emulator "http://127.0.0.1:$EMULATOR_PORT" --inner-broker "http://127.0.0.1:$INNER_PORT" --out "$OUT/$name.kv" "$@" >"$OUT/$name.txt" 2>&1 &
   SOAK_PID=$!
 }
 REPORT=$OUT/report.md

@@ -53,7 +53,7 @@ namespace OnDemand.LoadGenerator
             "         [--poll-concurrency C] [--poll-interval-ms MS] [--timeout-seconds S] [--prefix ID] [--org O] [--space S]\n" +
             "         [--service-id ID] [--plan-id ID] [--replay] [--replay-passes N] [--out FILE] [--quiet]\n" +
             "       databases only: [--clusters N] [--per-cluster N] [--database-plan-id ID] [--existing-clusters PREFIX]\n" +
-            "       soak only: [--seconds S] [--tenants T] [--workers W] [--readers R] [--databases D] [--delete-all] [--events FILE] [--stop-file FILE] [--emulator URL]";
+            "       soak only: [--seconds S] [--tenants T] [--workers W] [--readers R] [--databases D] [--delete-all] [--events FILE] [--stop-file FILE] [--emulator URL] [--inner-broker URL]";
 
         public string Command { get; private set; } = "";
         public Uri Url { get; private set; } = new("http://127.0.0.1:18080");
@@ -86,6 +86,7 @@ namespace OnDemand.LoadGenerator
         public string? Events { get; private set; }
         public string? StopFile { get; private set; }
         public Uri? Emulator { get; private set; }
+        public Uri? InnerBroker { get; private set; }
 
         public static Options Parse(string[] args)
         {
@@ -127,6 +128,7 @@ namespace OnDemand.LoadGenerator
                     case "--events": o.Events = Value(); break;
                     case "--stop-file": o.StopFile = Value(); break;
                     case "--emulator": o.Emulator = new Uri(Value().TrimEnd('/') + "/"); break;
+                    case "--inner-broker": o.InnerBroker = new Uri(Value().TrimEnd('/') + "/"); break;
                     default: throw new FormatException($"unknown flag '{args[i]}'");
                 }
             }

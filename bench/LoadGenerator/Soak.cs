@@ -21,6 +21,8 @@ namespace OnDemand.LoadGenerator;
 /// --emulator URL: the final check against the Concourse emulator (POST /_emulator/builds): one deploy build per
 /// cluster, one delete build per deleted cluster, no pipeline left. Nothing lost: every accepted create succeeded,
 /// every delete finished.
+/// --inner-broker URL: the final check against the fake inner broker the databases were made in (its GET
+/// /_fake/state): no database and no binding (login) left once everything is deleted.
 /// </summary>
 internal static class Soak
 {
@@ -242,6 +244,20 @@ internal static class Soak
             report.AppendLine();
             report.AppendLine($"emulator check: {checkedPipelines} cluster pipelines; builds other than one deploy (+ one delete when deleted): {duplicates}; pipelines left after the end: {leftPipelines}");
         }
+        // No leaked login: every database and binding was deleted, so the inner broker (the databases' servers here) holds none.
+        var leakedLogins = 0;
+        if (o.InnerBroker is not null)
+        {
+            using var inner = new HttpClient { BaseAddress = o.InnerBroker, Timeout = TimeSpan.FromSeconds(30) };
+            var state = JsonNode.Parse(await inner.GetStringAsync("_fake/state"))!;
+            var instancesLeft = state["instances"]!.GetValue<int>();
+            leakedLogins = state["bindings"]!.GetValue<int>();
+            report.AppendLine($"inner broker check: databases left {instancesLeft}, logins (bindings) left {leakedLogins}");
+            Kv("inner_databases_left", instancesLeft);
+            if (instancesLeft > 0) lost.Enqueue($"{instancesLeft} databases left on the inner broker after everything was deleted");
+            if (leakedLogins > 0) lost.Enqueue($"{leakedLogins} logins left on the inner broker after everything was deleted");
+        }
+        Kv("leaked_logins", leakedLogins);
         Kv("instances_created", created.Count);
         Kv("instances_deleted", deleted.Count);
         Kv("lost", lost.Count - duplicates);

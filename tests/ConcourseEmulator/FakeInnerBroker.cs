@@ -206,8 +206,16 @@ public sealed class FakeInnerBroker : IAsyncDisposable
 
     // ---------------------------------------------------------------- HTTP
 
+    /// <summary>The fake's own control route (not OSB, no auth, like the emulator's /_emulator/*): what it holds now.</summary>
+    public const string StatePath = "/_fake/state";
+
     private async Task HandleAsync(HttpContext context)
     {
+        if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == StatePath)
+        {
+            await WriteAsync(context, 200, new JsonObject { ["instances"] = Instances, ["bindings"] = Bindings });
+            return;
+        }
         Interlocked.Increment(ref _requestCount);
         if (context.Request.Headers.TryGetValue("X-Broker-API-Request-Identity", out var identity))
         {

@@ -194,6 +194,15 @@ public sealed class OsbDatabaseProvisionerTests
 
         Assert.Equal(first, second);
         Assert.Equal(1, broker.Bindings);
+
+        // The fake's control route, which bench/scale-out.sh's soak reads for its "no leaked login" check.
+        using var http = new HttpClient { BaseAddress = broker.Url };
+        var state = JsonNode.Parse(await http.GetStringAsync(FakeInnerBroker.StatePath.TrimStart('/'), Ct))!;
+        Assert.Equal(1, state["instances"]!.GetValue<int>());
+        Assert.Equal(1, state["bindings"]!.GetValue<int>());
+        await provisioner.DropUserAsync(Admin(broker), Db, Account, Ct);
+        state = JsonNode.Parse(await http.GetStringAsync(FakeInnerBroker.StatePath.TrimStart('/'), Ct))!;
+        Assert.Equal(0, state["bindings"]!.GetValue<int>());
     }
 
     [Fact]
