@@ -267,9 +267,19 @@ public sealed class ClusterDeploymentEmulator : IAsyncDisposable
                 await ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {QuoteIdentifier(database)} WITH (FORCE)");
             }
             var all = string.Join(", ", roles.Append(admin).Select(QuoteIdentifier));
-            // Their grants and objects in the maintenance database would keep the roles alive.
-            await ExecuteAsync(connection, $"DROP OWNED BY {all}");
-            await ExecuteAsync(connection, $"DROP ROLE IF EXISTS {all}");
+            // Their grants and objects in the maintenance database would keep the roles alive. DROP OWNED revokes the
+            // admin's CONNECT there, a change of the same pg_database row another deploy's GRANT changes: one at a time
+            // (else "tuple concurrently updated"; every emulated cluster shares this one server, real ones do not).
+            await GrantGate.WaitAsync(_stopping);
+            try
+            {
+                await ExecuteAsync(connection, $"DROP OWNED BY {all}");
+                await ExecuteAsync(connection, $"DROP ROLE IF EXISTS {all}");
+            }
+            finally
+            {
+                GrantGate.Release();
+            }
             _deployedAdmins.TryRemove((build.Team, build.Pipeline), out _);
             _logger.LogInformation(
                 "Emulated delete {Team}/{Pipeline} build {BuildId}: dropped databases [{Databases}], roles [{Roles}] and admin role '{Role}'",
