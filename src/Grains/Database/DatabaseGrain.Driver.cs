@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;
 using OnDemand.Grains.Operations;
+using OnDemand.Grains.Telemetry;
 
 namespace OnDemand.Grains.Database;
 
@@ -38,7 +39,7 @@ public sealed partial class DatabaseGrain
                 return;
             case TickDue.PastDeadline:
                 var what = operation.Kind == OperationKind.Delete ? "deleting the database" : "creating the database";
-                await FinishAsync(operation, LastOperationState.Failed, $"{OperationLifecycle.TimedOut(operation, what)}; try again or ask the platform operators");
+                await FinishAsync(operation, LastOperationState.Failed, $"{OperationLifecycle.TimedOut(operation, what)}; try again or ask the platform operators", FailureCause.Deadline);
                 return;
         }
 
@@ -48,9 +49,10 @@ public sealed partial class DatabaseGrain
             var registration = await Cluster.RegisterDatabase(RegistrationRequest());
             if (registration.Outcome != ChildStepOutcome.Done)
             {
-                await FinishAsync(operation, LastOperationState.Failed, registration.Outcome == ChildStepOutcome.NotFound
+                var gone = registration.Outcome == ChildStepOutcome.NotFound;
+                await FinishAsync(operation, LastOperationState.Failed, gone
                     ? $"cluster '{S.ClusterName}' no longer exists in this space; delete this database and create it in an existing cluster"
-                    : registration.Description);
+                    : registration.Description, gone ? FailureCause.ClusterGone : FailureCause.Provisioning);
                 return;
             }
             S.Registered = true;
@@ -59,7 +61,7 @@ public sealed partial class DatabaseGrain
         switch (result.Outcome)
         {
             case ChildStepOutcome.Done:
-                await FinishAsync(operation, LastOperationState.Succeeded, result.Description);
+                await FinishAsync(operation, LastOperationState.Succeeded, result.Description, failure: null);
                 break;
             case ChildStepOutcome.Waiting or ChildStepOutcome.Retry:
                 Lifecycle.RetryLater(operation, failed: result.Outcome == ChildStepOutcome.Retry);
@@ -70,12 +72,12 @@ public sealed partial class DatabaseGrain
                 }
                 break;
             default:
-                await FinishAsync(operation, LastOperationState.Failed, result.Description);
+                await FinishAsync(operation, LastOperationState.Failed, result.Description, result.Outcome == ChildStepOutcome.NotFound ? FailureCause.ClusterGone : FailureCause.Provisioning);
                 break;
         }
     }
 
-    private async Task FinishAsync(DatabaseOperation operation, LastOperationState outcome, string description)
+    private async Task FinishAsync(DatabaseOperation operation, LastOperationState outcome, string description, FailureCause? failure)
     {
         Lifecycle.Finish(operation, outcome, description);
         if (outcome == LastOperationState.Succeeded)
@@ -91,8 +93,14 @@ public sealed partial class DatabaseGrain
             logger.LogError("Database {InstanceId} {Kind} {Operation} failed (cluster {ClusterId}): {Description}", InstanceId, operation.Kind, operation.Id, S.ClusterId, description);
         }
         await PersistAsync();
+        var duration = (operation.CompletedAt ?? time.GetUtcNow()) - operation.StartedAt;
+        if (failure is { } cause) BrokerMetrics.OperationFailed(InstanceId, operation.Kind, PlanLabel, cause, duration, BrokerMetrics.Database);
+        else BrokerMetrics.OperationSucceeded(InstanceId, operation.Kind, PlanLabel, duration, BrokerMetrics.Database);
         await StopDrivingAsync();
     }
+
+    /// <summary>The database plan's name, the <c>plan</c> label of the domain metrics (Telemetry/BrokerMetrics).</summary>
+    private string PlanLabel => catalog.FindPlan(S.Spec?.ServiceId, S.Spec?.PlanId)?.Plan.Name ?? "unknown";
 
     private OperationDriver? _driver;
 
@@ -109,8 +117,12 @@ public sealed partial class DatabaseGrain
 
     private Task StopDrivingAsync() => Driver.StopAsync();
 
-    private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description) =>
-        Lifecycle.Begin(new DatabaseOperation(), kind, plan, description);
+    private DatabaseOperation NewOperation(OperationKind kind, ServicePlan? plan, string description)
+    {
+        var operation = Lifecycle.Begin(new DatabaseOperation(), kind, plan, description);
+        BrokerMetrics.OperationStarted(InstanceId, kind, plan?.Name ?? PlanLabel, operation.Deadline, BrokerMetrics.Database);
+        return operation;
+    }
 
     private async Task PersistAsync()
     {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using OnDemand.Grains.Cluster;
 using OnDemand.Grains.Credentials;
+using OnDemand.Grains.Telemetry;
 
 namespace OnDemand.Grains.Database;
 
@@ -29,7 +30,11 @@ public sealed partial class DatabaseGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         RefreshViews();
-        if (S.Operation is { IsRunning: true }) StartTimer();
+        if (S.Operation is { IsRunning: true } running)
+        {
+            BrokerMetrics.OperationResumed(InstanceId, running.Kind, PlanLabel, running.Deadline, BrokerMetrics.Database);
+            StartTimer();
+        }
         return Task.CompletedTask;
     }
 

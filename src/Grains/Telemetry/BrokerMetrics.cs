@@ -47,28 +47,29 @@ public static class BrokerMetrics
             description: "The upgrade-all run's clusters by phase (done, running, failed, left)");
     }
 
-    public static void OperationStarted(string instanceId, OperationKind kind, string plan, DateTimeOffset deadline)
+    /// <param name="resource">"cluster" (kind label create, update, delete) or "database" (database_create, database_delete).</param>
+    public static void OperationStarted(string instanceId, OperationKind kind, string plan, DateTimeOffset deadline, string resource = Cluster)
     {
-        Started.Add(1, new("kind", Label(kind)), new("plan", plan));
-        Running[instanceId] = (Label(kind), plan, deadline);
+        Started.Add(1, new("kind", Label(kind, resource)), new("plan", plan));
+        Running[instanceId] = (Label(kind, resource), plan, deadline);
     }
 
     /// <summary>A grain activated with an operation in progress (after a restart or a move): it drives it here now.</summary>
-    public static void OperationResumed(string instanceId, OperationKind kind, string plan, DateTimeOffset deadline) =>
-        Running[instanceId] = (Label(kind), plan, deadline);
+    public static void OperationResumed(string instanceId, OperationKind kind, string plan, DateTimeOffset deadline, string resource = Cluster) =>
+        Running[instanceId] = (Label(kind, resource), plan, deadline);
 
-    public static void OperationSucceeded(string instanceId, OperationKind kind, string plan, TimeSpan duration)
+    public static void OperationSucceeded(string instanceId, OperationKind kind, string plan, TimeSpan duration, string resource = Cluster)
     {
         Running.TryRemove(instanceId, out _);
-        Succeeded.Add(1, new("kind", Label(kind)), new("plan", plan));
-        Duration.Record(duration.TotalSeconds, new("kind", Label(kind)), new("plan", plan), new("outcome", "succeeded"));
+        Succeeded.Add(1, new("kind", Label(kind, resource)), new("plan", plan));
+        Duration.Record(duration.TotalSeconds, new("kind", Label(kind, resource)), new("plan", plan), new("outcome", "succeeded"));
     }
 
-    public static void OperationFailed(string instanceId, OperationKind kind, string plan, FailureCause cause, TimeSpan duration)
+    public static void OperationFailed(string instanceId, OperationKind kind, string plan, FailureCause cause, TimeSpan duration, string resource = Cluster)
     {
         Running.TryRemove(instanceId, out _);
-        Failed.Add(1, new("kind", Label(kind)), new("plan", plan), new("cause", CauseLabel(cause)));
-        Duration.Record(duration.TotalSeconds, new("kind", Label(kind)), new("plan", plan), new("outcome", "failed"));
+        Failed.Add(1, new("kind", Label(kind, resource)), new("plan", plan), new("cause", CauseLabel(cause)));
+        Duration.Record(duration.TotalSeconds, new("kind", Label(kind, resource)), new("plan", plan), new("outcome", "failed"));
     }
 
     public static void ExternalError(string system, string kind) => ExternalErrors.Add(1, new("system", system), new("kind", kind));
@@ -83,7 +84,13 @@ public static class BrokerMetrics
     /// <summary>The <c>cause</c> label: snake_case of the cause the failing step named (never parsed from its text).</summary>
     public static string CauseLabel(FailureCause cause) => Regex.Replace(cause.ToString(), "(?<=[a-z])([A-Z])", "_$1").ToLowerInvariant();
 
-    private static string Label(OperationKind kind) => kind.ToString().ToLowerInvariant();
+    public const string Cluster = "cluster";
+    public const string Database = "database";
+
+    /// <summary>The <c>kind</c> label: create, update, delete for clusters (as before databases were counted);
+    /// database_create, database_delete for databases.</summary>
+    private static string Label(OperationKind kind, string resource) =>
+        resource == Cluster ? kind.ToString().ToLowerInvariant() : $"{resource}_{kind.ToString().ToLowerInvariant()}";
 
     private static IEnumerable<Measurement<long>> UpgradeMeasurements()
     {
@@ -105,4 +112,8 @@ public enum FailureCause
     Credhub,
     Template,
     EditedOutside,
+    /// <summary>A database's cluster no longer exists in its space.</summary>
+    ClusterGone,
+    /// <summary>A database's cluster refused or failed to create or drop it.</summary>
+    Provisioning,
 }

@@ -12,7 +12,7 @@ public sealed class MetricsStackFixture(PostgresFixture postgres) : IAsyncLifeti
 }
 
 /// <summary>docs/fleet.md, "Metrics": the domain metrics on the silo's and the gateway's /metrics.</summary>
-public sealed class MetricsTests(MetricsStackFixture fixture) : IClassFixture<MetricsStackFixture>
+public sealed class MetricsTests(MetricsStackFixture fixture, PostgresFixture postgres) : IClassFixture<MetricsStackFixture>
 {
     private async Task<string> ScrapeAsync(Uri host)
     {
@@ -50,6 +50,26 @@ public sealed class MetricsTests(MetricsStackFixture fixture) : IClassFixture<Me
         AssertSeries(text, "ondemand_broker_operations_failed", "kind=\"update\" plan=\"cluster-small\" cause=\"build_failed\"");
         AssertSeries(text, "ondemand_broker_operation_duration_bucket", "kind=\"update\" outcome=\"failed\" le=\"+Inf\"");
         AssertSeries(text, "ondemand_broker_instances", "plan=\"cluster-small\" status=\"failed\"");
+    }
+
+    [Fact]
+    public async Task Database_operations_are_counted_under_their_own_kinds_with_the_database_plan()
+    {
+        var stack = fixture.Stack;
+        var session = new PgSession(new OsbClient(stack.Client), postgres.Server);
+        var cluster = "metrics-db-" + Guid.NewGuid().ToString("N")[..8];
+        await session.ClusterAsync(cluster);
+        var database = await session.DatabaseAsync(cluster);
+        Assert.Equal(HttpStatusCode.Accepted, (await session.Osb.DeprovisionAsync(database, PgSession.Service, Catalog.Pg1Gb)).Status);
+        Assert.Equal("succeeded", (await session.WaitAsync(database, Catalog.Pg1Gb))["state"]!.GetValue<string>());
+
+        var text = await ScrapeAsync(SiloUrl(stack));
+        AssertSeries(text, "ondemand_broker_operations_started", "kind=\"database_create\" plan=\"pg-1gb\"");
+        AssertSeries(text, "ondemand_broker_operations_succeeded", "kind=\"database_create\" plan=\"pg-1gb\"");
+        AssertSeries(text, "ondemand_broker_operations_succeeded", "kind=\"database_delete\" plan=\"pg-1gb\"");
+        AssertSeries(text, "ondemand_broker_operation_duration_bucket", "kind=\"database_delete\" outcome=\"succeeded\" le=\"+Inf\"");
+        // Clusters keep their kinds (dashboards and alerts written before databases were counted still match).
+        AssertSeries(text, "ondemand_broker_operations_succeeded", "kind=\"create\" plan=\"pg-cluster-small\"");
     }
 
     [Fact]
