@@ -241,26 +241,14 @@ public sealed class ClusterDeploymentEmulatorTests(PostgresFixture postgres) : I
         return await _emulator.State.WaitForFinalStatusAsync(build.Id, TimeSpan.FromSeconds(30), Ct);
     }
 
-    private async Task<NpgsqlConnection> OpenAsync(string user, string password, string database = "postgres")
-    {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(postgres.Server.AdminConnectionString)
+    private Task<NpgsqlConnection> OpenAsync(string user, string password, string database = "postgres") =>
+        PgSession.OpenAsync(new NpgsqlConnectionStringBuilder(postgres.Server.AdminConnectionString)
         {
             Username = user,
             Password = password,
             Database = database,
             Pooling = false,
-        }.ConnectionString);
-        try
-        {
-            await connection.OpenAsync(Ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+        }.ConnectionString, Ct);
 
     private async Task<NpgsqlConnection> OpenSuperuserAsync()
     {

@@ -111,20 +111,8 @@ public sealed class LocalRunLoginIsolationTests : IAsyncLifetime
         Pooling = false,
     }.ConnectionString;
 
-    private async Task<NpgsqlConnection> OpenAsync(string user, string password, string database)
-    {
-        var connection = new NpgsqlConnection(ConnectionString(user, password, database));
-        try
-        {
-            await connection.OpenAsync(Ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<NpgsqlConnection> OpenAsync(string user, string password, string database) =>
+        PgSession.OpenAsync(ConnectionString(user, password, database), Ct);
 
     private async Task PostgresShAsync(params string[] arguments)
     {

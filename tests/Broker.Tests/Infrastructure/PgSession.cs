@@ -54,6 +54,22 @@ public sealed class PgSession(OsbClient osb, PostgresServer postgres)
         return answer.Body!["credentials"]!;
     }
 
+    /// <summary>An open connection, or the error of opening it (the connection is disposed then, not leaked).</summary>
+    public static async Task<NpgsqlConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     public static NpgsqlConnection Connect(JsonNode credentials) => new(new NpgsqlConnectionStringBuilder
     {
         Host = credentials["hostname"]!.GetValue<string>(),
