@@ -12,6 +12,8 @@
 #   DB_PROBE_SECONDS=20 CREDHUB=1 (0: no CredHub, to see its cost) MAX_SECONDS=900 (hard limit; everything is stopped then) SKIP_BUILD=0
 #   SCALE_OUT=1: afterwards the multi-node scenarios of bench/scale-out.sh (failover, rolling restart, chaos, load
 #   balancer overhead, memory per activation; its own knobs, see there)
+#   PG_STATEMENTS=1: load pg_stat_statements and write the provisioning rounds' statements by PostgreSQL time (plan +
+#   execute, calls, rows) to bench/results/latest-statements.txt
 #   SOURCE=<commit> (e.g. HEAD): benchmark that commit instead of the working tree - it is exported read-only with
 #   `git archive` to bench/.work/src (the current bench/ tools are laid over it), so edits in progress do not matter.
 set -euo pipefail
@@ -216,6 +218,11 @@ OPERATOR_PASSWORD=$(gen)
 log "PostgreSQL on 127.0.0.1:$PG_PORT (fresh data in $WORK/pg)"
 rm -rf "$WORK/pg"
 "$ROOT/scripts/postgres.sh" start "$WORK/pg" "$PG_PORT"
+if [[ ${PG_STATEMENTS:-0} == 1 ]]; then
+  printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\n" >>"$WORK/pg/postgresql.conf"
+  "$ROOT/scripts/postgres.sh" stop "$WORK/pg" >/dev/null && "$ROOT/scripts/postgres.sh" start "$WORK/pg" "$PG_PORT"
+  psql -h "$WORK/pg" -p "$PG_PORT" -U postgres -d ondemand -XAtqc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" || die "pg_stat_statements is not available"
+fi
 export ConnectionStrings__Orleans="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=ondemand;Maximum Pool Size=50"
 ( cd "$SRC" && dotnet "$(bin Silo)" migrate ) >"$RUN/migrate.log" 2>&1 || { cat "$RUN/migrate.log" >&2; die "sql/ migration failed"; }
 
@@ -328,6 +335,8 @@ log "provisioning warm-up: $PROV_WARMUP clusters (not measured: JIT, connection 
 loadgen "$(budget 120)" clusters --count "$PROV_WARMUP" --concurrency "$CONCURRENCY" --prefix bench-pw --out "$RUN/prov-warmup.kv" >"$RUN/prov-warmup.txt" 2>&1 \
   || { cat "$RUN/prov-warmup.txt" >&2; server_errors; die "provisioning warm-up failed"; }
 LAST_PREFIX=""
+pg_sql() { psql -h "$WORK/pg" -p "$PG_PORT" -U postgres -d ondemand -XAq "$@"; }
+[[ ${PG_STATEMENTS:-0} == 1 ]] && pg_sql -tc "SELECT pg_stat_statements_reset()" >/dev/null
 for round in $(seq 1 "$PROV_ROUNDS"); do
   prefix="bench-p${round}"
   log "provisioning round $round/$PROV_ROUNDS: $COUNT clusters, $CONCURRENCY PUTs in flight, then every PUT again (replay baseline)"
@@ -344,6 +353,13 @@ for round in $(seq 1 "$PROV_ROUNDS"); do
   echo "$(( commits1 - commits0 )) $(( ${requests1:-0} - ${requests0:-0} )) ${requests1:-0}" >>"$RUN/prov-roundtrips.tsv"
   LAST_PREFIX=$prefix
 done
+if [[ ${PG_STATEMENTS:-0} == 1 ]]; then
+  # Per statement over all provisioning rounds: PostgreSQL time (planning + execution), calls, rows, and the text.
+  pg_sql -c "SELECT round((total_plan_time + total_exec_time)::numeric, 0) AS ms, round(total_plan_time::numeric, 0) AS plan_ms, calls, rows,
+               round(((total_plan_time + total_exec_time) / greatest(calls, 1) * 1000)::numeric, 0) AS us_per_call,
+               left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+             FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 25" >"$RESULTS/latest-statements.txt" || true
+fi
 
 # ---------------------------------------------------------------------------------------------------- databases
 # Run only when the broker can create a database here: the probe PUT must not answer 400 ("not available yet") and

@@ -45,13 +45,20 @@ $$;
 
 -- The fleet listing (src/Grains/Fleet/ClusterDirectory.cs) pages through the cluster grains' rows in key order; this
 -- index serves it without reading the whole table (every grain type's rows). Only the cluster rows are in it, and its
--- columns never change when a state is written, so writes stay HOT updates that touch no index. Cluster keys are
--- instance ids of at most 100 characters, well within a btree entry.
+-- columns never change when a state is written, so it adds no work to HOT updates. Cluster keys are instance ids of at
+-- most 100 characters, well within a btree entry.
+-- The key leads, the service follows: the grain queries below name the service but cannot use the key (they compare it
+-- with IS NOT DISTINCT FROM), so this index offers them nothing to seek by. Its first version, led by ServiceId, did:
+-- where the planner's statistics lagged a growing fleet it read every cluster of the service through it, on every
+-- grain read and write (tests/Broker.Tests/Integration/OrleansSqlContractTests.cs). That version is dropped here.
 DO $$
 BEGIN
-    IF to_regclass('IX_OrleansStorage_Clusters') IS NULL THEN
-        CREATE INDEX IX_OrleansStorage_Clusters ON OrleansStorage (ServiceId, (GrainIdExtensionString COLLATE "C"))
+    IF to_regclass('IX_OrleansStorage_ClusterKeys') IS NULL THEN
+        CREATE INDEX IX_OrleansStorage_ClusterKeys ON OrleansStorage ((GrainIdExtensionString COLLATE "C"), ServiceId)
             WHERE GrainTypeString = 'cluster';
+    END IF;
+    IF to_regclass('IX_OrleansStorage_Clusters') IS NOT NULL THEN
+        DROP INDEX IX_OrleansStorage_Clusters;
     END IF;
 END
 $$;

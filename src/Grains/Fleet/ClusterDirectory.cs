@@ -27,7 +27,7 @@ public sealed class PostgresClusterDirectory(string connectionString, IOptions<C
     public const string ClusterStateName = "cluster";
     public const int PageSize = 1000;
 
-    /// <summary>The type is a literal, not a parameter: the partial index IX_OrleansStorage_Clusters (sql/03-persistence.sql)
+    /// <summary>The type is a literal, not a parameter: the partial index IX_OrleansStorage_ClusterKeys (sql/03-persistence.sql)
     /// matches it in every plan.</summary>
     public const string Query = $"""
         SELECT GrainIdExtensionString FROM OrleansStorage

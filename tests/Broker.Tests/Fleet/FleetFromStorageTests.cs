@@ -65,7 +65,7 @@ public sealed class FleetFromStorageTests(PostgresFixture postgres) : IAsyncLife
         {
             while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
         }
-        Assert.Contains(plan, line => line.Contains("ix_orleansstorage_clusters", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(plan, line => line.Contains("ix_orleansstorage_clusterkeys", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(plan, line => line.Contains("Sort", StringComparison.Ordinal)); // already in key order
     }
 

@@ -58,6 +58,8 @@ public sealed class OrleansSqlContractTests(PostgresFixture postgres)
             VALUES (1, 0, 0, 2, 'sentinel', 'svc', '\x01'::bytea, 7)
             """);
         await ExecuteAsync(fresh, "UPDATE OrleansQuery SET QueryText = 'outdated' WHERE QueryKey = 'ReadFromStorageKey'");
+        // A database that still has the first fleet-listing index (led by ServiceId), which grain queries could misuse.
+        await ExecuteAsync(fresh, """CREATE INDEX IX_OrleansStorage_Clusters ON OrleansStorage (ServiceId, (GrainIdExtensionString COLLATE "C")) WHERE GrainTypeString = 'cluster'""");
 
         await SqlSchemaInstaller.ApplyAsync(fresh, scripts, cancellationToken: Cancellation);
         await SqlSchemaInstaller.ApplyAsync(fresh, scripts, cancellationToken: Cancellation);
@@ -66,6 +68,8 @@ public sealed class OrleansSqlContractTests(PostgresFixture postgres)
         var keys = await ReadStringsAsync(fresh, "SELECT QueryKey FROM OrleansQuery");
         Assert.Equal(ContractQueryKeys.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
         Assert.NotEqual("outdated", await ScalarAsync<string>(fresh, "SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'ReadFromStorageKey'"));
+        Assert.Equal(["ix_orleansstorage_clusterkeys", "ux_orleansstorage_grain"],
+            await ReadStringsAsync(fresh, "SELECT indexname::text FROM pg_indexes WHERE tablename = 'orleansstorage' ORDER BY indexname"));
     }
 
     [Fact]
@@ -231,6 +235,51 @@ public sealed class OrleansSqlContractTests(PostgresFixture postgres)
         Assert.Equal((long)grains.Length, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM OrleansStorage"));
         await deleting.WriteStateAsync(grainType, deletedGrain, deletedState);
         Assert.Equal("1", deletedState.ETag);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Grain_state_is_read_and_written_through_the_unique_index_however_many_clusters_are_stored(bool analyzed)
+    {
+        // A fleet that grew faster than autovacuum analyses it: the planner knows nothing of the new rows. A plan
+        // that takes another index (the fleet listing's, which matches every cluster of the service) reads every
+        // cluster's row on every read and write - milliseconds each at this size, and growing with the fleet.
+        var connectionString = await postgres.Server.CreateOrleansDatabaseAsync(NewDatabaseName());
+        await ExecuteAsync(connectionString, """
+            INSERT INTO OrleansStorage (GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString, GrainIdExtensionString, ServiceId, PayloadBinary, Version)
+            SELECT hashtext('cluster-' || i), 0, 0, 77, 'cluster', 'cluster-' || i, 'svc', decode(repeat('ab', 400), 'hex'), 1
+            FROM generate_series(1, 20000) AS i
+            """);
+        if (analyzed) await ExecuteAsync(connectionString, "ANALYZE OrleansStorage");
+
+        foreach (var key in new[] { "ReadFromStorageKey", "WriteToStorageKey", "ClearStorageKey", "DeleteStorageKey" })
+        {
+            var query = await ScalarAsync<string>(connectionString, $"SELECT QueryText FROM OrleansQuery WHERE QueryKey = '{key}'");
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(Cancellation);
+            // EXPLAIN ANALYZE runs the statement: each one in a transaction of its own, rolled back, so all see version 1.
+            await using var transaction = await connection.BeginTransactionAsync(Cancellation);
+            await using var command = new NpgsqlCommand("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF) " + query, connection, transaction);
+            command.Parameters.AddWithValue("GrainIdHash", await ScalarAsync<int>(connectionString, "SELECT hashtext('cluster-777')"));
+            command.Parameters.AddWithValue("GrainIdN0", 0L);
+            command.Parameters.AddWithValue("GrainIdN1", 0L);
+            command.Parameters.AddWithValue("GrainTypeHash", 77);
+            command.Parameters.AddWithValue("GrainTypeString", "cluster");
+            command.Parameters.AddWithValue("GrainIdExtensionString", "cluster-777");
+            command.Parameters.AddWithValue("ServiceId", "svc");
+            command.Parameters.AddWithValue("GrainStateVersion", 1);
+            command.Parameters.AddWithValue("PayloadBinary", new byte[] { 1, 2, 3 });
+            var plan = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync(Cancellation))
+            {
+                while (await reader.ReadAsync(Cancellation)) plan.Add(reader.GetString(0));
+            }
+
+            var text = string.Join('\n', plan);
+            Assert.True(text.Contains("ux_orleansstorage_grain", StringComparison.OrdinalIgnoreCase), $"{key} does not use the unique index:\n{text}");
+            Assert.DoesNotContain("Rows Removed by Filter", text); // the index finds the one row, nothing else is read
+        }
     }
 
     [Fact]
