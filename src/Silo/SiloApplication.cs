@@ -45,7 +45,7 @@ public static class SiloApplication
         // itself ends at most Orleans:ShutdownGrace later, even when PostgreSQL is unreachable (ShutdownWatchdog).
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = configuration.GetValue("Orleans:ShutdownTimeout", FastFailover.ShutdownTimeout));
         builder.Services.AddBrokerGrains(configuration);
-        builder.Services.AddPostgresClusterDirectory(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString);
+        builder.Services.AddPostgresClusterDirectory(OrleansDatabase.ConnectionString(connectionString));
         builder.Services.AddSingleton(new FailedAuthentications(configuration));
         var keyRepository = new PostgresXmlRepository(connectionString);
         builder.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<PlaintextKeyRetirement>(services, keyRepository, TimeProvider.System));
@@ -66,9 +66,8 @@ public static class SiloApplication
             // How long a grain-to-grain call waits for its answer (Orleans' default: 30 s).
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = configuration.GetValue("Orleans:ResponseTimeout", FastFailover.SiloResponseTimeout));
             silo.ConfigureEndpoints(settings.AdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: settings.ListenOnAnyHostAddress);
-            // Orleans' queries leave no session state behind, so a pooled connection need not be reset when it is
-            // returned: Npgsql's DISCARD ALL would cost a round trip (and a transaction) per query.
-            var orleans = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+            // Tuned for Orleans' few repeated statements: no reset on close, automatic preparation (OrleansDatabase).
+            var orleans = OrleansDatabase.ConnectionString(connectionString);
             silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = orleans; });
             silo.AddAdoNetGrainStorage(StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = orleans; });
             silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = orleans; });

@@ -1,3 +1,4 @@
+using OnDemand.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Globalization;
 using OnDemand.BrokerGateway.Osb;
@@ -22,7 +23,7 @@ public static class OperatorEndpoints
         // The fleet listing and the quota report read the fleet from storage (docs/fleet.md, "How the fleet is read").
         services.Configure<QuotaOptions>(configuration.GetSection(QuotaOptions.Section));
         if (configuration.GetConnectionString("Orleans") is { } orleans)
-            services.AddPostgresClusterDirectory(new Npgsql.NpgsqlConnectionStringBuilder(orleans) { NoResetOnClose = true }.ConnectionString);
+            services.AddPostgresClusterDirectory(OrleansDatabase.ConnectionString(orleans));
         else services.TryAddSingleton<IClusterDirectory, NoClusterDirectory>();
         return services;
     }
