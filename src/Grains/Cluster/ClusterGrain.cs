@@ -213,7 +213,7 @@ public sealed partial class ClusterGrain(
             logger.LogError("Pipeline template {Template} for plan {Plan} cannot be rendered: {Error}", service.Pipeline.TemplatePath, plan.Name, e.Message);
             return $"the broker's pipeline template for plan {plan.Name} is unusable ({e.Message}); contact the platform operators";
         }
-        var errors = PipelineValidator.Validate(JsonNode.Parse(rendered.ConfigJson)!);
+        var errors = PipelineValidator.Validate(rendered.Config);
         if (errors.Count == 0)
         {
             _lastRender = (plan, spec, context, rendered);

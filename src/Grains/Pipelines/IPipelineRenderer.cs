@@ -15,8 +15,12 @@ public interface IPipelineRenderer
 }
 
 /// <param name="ConfigJson">the config to PUT, compact JSON.</param>
-/// <param name="ConfigHash">lowercase hex SHA-256 of ConfigJson, to tell whether a config changed.</param>
 /// <param name="UnresolvedVariables">`((var))` names left for the credential manager, sorted, distinct.</param>
-public sealed record RenderedPipeline(string ConfigJson, string ConfigHash, IReadOnlyList<string> UnresolvedVariables);
+/// <param name="Config">the same config as a tree, for checks that read it (never to be changed: ConfigJson is what is sent).</param>
+public sealed record RenderedPipeline(string ConfigJson, IReadOnlyList<string> UnresolvedVariables, JsonNode Config)
+{
+    /// <summary>Lowercase hex SHA-256 of ConfigJson, to tell whether a config changed.</summary>
+    public string ConfigHash => field ??= Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ConfigJson)));
+}
 
 public sealed class PipelineRenderException(string message) : Exception(message);

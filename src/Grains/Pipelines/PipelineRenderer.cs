@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnDemand.Grains.Yaml;
@@ -16,8 +14,9 @@ namespace OnDemand.Grains.Pipelines;
 /// <remarks>
 /// The template is read by the broker's one YAML loader (<see cref="YamlLoader"/>: limits, YAML 1.2 core schema typing,
 /// merge keys), the same that reads the catalog. The output is JSON, so Concourse sees exactly the types decided there.
-/// Substitution (<see cref="VariableSubstitution"/>) happens while the tree is converted, on string scalars only;
-/// values are copied in by <see cref="ValueImporter"/>.
+/// The loaded and typed template is kept (<see cref="CompiledTemplate"/>); a render substitutes
+/// (<see cref="VariableSubstitution"/>) the string scalars that hold references; values are copied in by
+/// <see cref="ValueImporter"/>.
 /// </remarks>
 public sealed class PipelineRenderer : IPipelineRenderer
 {
@@ -35,36 +34,37 @@ public sealed class PipelineRenderer : IPipelineRenderer
         ArgumentNullException.ThrowIfNull(templateYaml);
         ArgumentNullException.ThrowIfNull(variables);
 
+        var template = CompiledTemplates.TryGetValue(templateYaml, out var compiled) ? compiled : Compile(templateYaml);
+        var substitution = new VariableSubstitution(variables);
+        var config = template.Render(substitution)!;
+        return new RenderedPipeline(config.ToJsonString(OutputOptions), substitution.UnresolvedVariables, config);
+    }
+
+    // The configured templates are loaded, typed and checked once (CompiledTemplate): loading and typing dominated
+    // rendering. A compiled template is only read afterwards, so one serves concurrent renders. Bounded: templates are
+    // few, but callers may pass arbitrary text. A template that fails to load is not kept: every render reports it.
+    private const int MaxCachedTemplates = 32;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CompiledTemplate> CompiledTemplates = new(StringComparer.Ordinal);
+
+    private static CompiledTemplate Compile(string templateYaml)
+    {
+        CompiledTemplate template;
         try
         {
-            var root = ParsedTemplates.TryGetValue(templateYaml, out var parsed) ? parsed : Parse(templateYaml);
+            var root = YamlLoader.Load(templateYaml, Subject);
             if (root is not YamlMappingNode)
             {
                 throw new PipelineRenderException($"{Subject} must be a YAML mapping at the top level");
             }
 
-            var substitution = new VariableSubstitution(variables);
-            var config = new YamlToJson(Subject, substitution).Convert(root)!;
-            var json = config.ToJsonString(OutputOptions);
-            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
-            return new RenderedPipeline(json, hash, substitution.UnresolvedVariables);
+            template = CompiledTemplate.Compile(root, Subject);
         }
         catch (YamlLoadException e)
         {
             throw new PipelineRenderException(e.Message);
         }
-    }
 
-    // The configured templates are parsed once: parsing dominated rendering. The tree is only read afterwards
-    // (substitution builds a new JSON tree), so one parsed tree serves concurrent renders. Bounded: templates are
-    // few, but callers may pass arbitrary text.
-    private const int MaxCachedTemplates = 32;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, YamlNode> ParsedTemplates = new(StringComparer.Ordinal);
-
-    private static YamlNode Parse(string templateYaml)
-    {
-        var root = YamlLoader.Load(templateYaml, Subject);
-        if (ParsedTemplates.Count < MaxCachedTemplates) ParsedTemplates.TryAdd(templateYaml, root);
-        return root;
+        if (CompiledTemplates.Count < MaxCachedTemplates) CompiledTemplates.TryAdd(templateYaml, template);
+        return template;
     }
 }

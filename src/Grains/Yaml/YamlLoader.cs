@@ -32,6 +32,11 @@ public static class YamlLoader
         {
             throw new YamlLoadException($"{subject} is not valid YAML ({YamlLimits.Position(e.Start)}): {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner gives up this way on some broken flow collections ("a: [1, 2" and a next line).
+            throw new YamlLoadException($"{subject} is not valid YAML: it cannot be read to its end (look for an unclosed '[', '{{' or quote)", e);
+        }
     }
 
     /// <summary>Reads the text into JSON nodes, strings kept as written.</summary>

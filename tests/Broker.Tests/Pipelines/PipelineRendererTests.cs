@@ -309,6 +309,34 @@ public sealed class PipelineRendererTests
         Assert.NotEqual(first.ConfigHash, changed.ConfigHash);
     }
 
+    [Fact]
+    public void Renders_of_one_template_share_nothing_and_each_reports_its_own_references()
+    {
+        // The template is loaded and typed once; every render must still build a tree of its own.
+        const string yaml = "meta: &m {port: 5432, on: true}\njobs:\n- name: ((name))\n  <<: *m\n  ((key_ref)): x\n  plan: [{get: ((source))}]";
+        var first = Render(yaml, ("name", "a"), ("source", new JsonObject { ["k"] = "v" }));
+        var firstJson = first.ConfigJson;
+        var second = Render(yaml, ("name", "b"));
+
+        first.Config["jobs"]![0]!["port"] = 1;
+        first.Config["jobs"]![0]!["plan"]![0]!["get"]!["k"] = "changed";
+        Assert.Equal(firstJson, Render(yaml, ("name", "a"), ("source", new JsonObject { ["k"] = "v" })).ConfigJson);
+        Assert.Equal(5432, second.Config["jobs"]![0]!["port"]!.GetValue<int>());
+        Assert.Equal("((source))", second.Config["jobs"]![0]!["plan"]![0]!["get"]!.GetValue<string>());
+        Assert.Equal(new[] { "key_ref" }, first.UnresolvedVariables);
+        Assert.Equal(new[] { "key_ref", "source" }, second.UnresolvedVariables);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(second.ConfigJson), second.Config));
+    }
+
+    [Fact]
+    public void A_template_that_cannot_be_loaded_is_refused_on_every_render()
+    {
+        const string yaml = "a: [1, 2\nb: 3"; // a load failure (YamlLoaderTests has the message)
+        var first = Refused(yaml);
+        var second = Refused(yaml);
+        Assert.Equal(first.Message, second.Message);
+    }
+
     // ---- hostile values stay inert or are refused ----
 
     [Fact]
