@@ -15,9 +15,9 @@ namespace OnDemand.Grains.Pipelines;
 internal sealed class CompiledTemplate
 {
     private readonly Node _root;
-    private readonly string[] _keysWithReferences;
+    private readonly TemplateText[] _keysWithReferences;
 
-    private CompiledTemplate(Node root, string[] keysWithReferences)
+    private CompiledTemplate(Node root, TemplateText[] keysWithReferences)
     {
         _root = root;
         _keysWithReferences = keysWithReferences;
@@ -28,7 +28,7 @@ internal sealed class CompiledTemplate
     {
         var keys = new KeysWithReferences();
         var typed = new YamlToJson(subject, keys).Convert(root);
-        return new CompiledTemplate(Node.From(typed), [.. keys.Texts]);
+        return new CompiledTemplate(Node.From(typed), [.. keys.Texts.Select(TemplateText.Parse)]);
     }
 
     /// <summary>A new config tree: the template's values with this render's variables substituted.</summary>
@@ -37,8 +37,6 @@ internal sealed class CompiledTemplate
         foreach (var key in _keysWithReferences) substitution.Key(key);
         return _root.Render(substitution);
     }
-
-    private static bool MayHoldReference(string text) => text.Contains("((", StringComparison.Ordinal);
 
     /// <summary>Strings stay text at compile time; map keys that might hold a reference are remembered.</summary>
     private sealed class KeysWithReferences : IYamlStrings
@@ -49,7 +47,7 @@ internal sealed class CompiledTemplate
 
         public void Key(string text)
         {
-            if (MayHoldReference(text)) Texts.Add(text);
+            if (TemplateText.MayHoldReference(text)) Texts.Add(text);
         }
     }
 
@@ -62,7 +60,7 @@ internal sealed class CompiledTemplate
             null => NullNode.Instance,
             JsonObject map => new MapNode([.. map.Select(entry => new KeyValuePair<string, Node>(entry.Key, From(entry.Value)))]),
             JsonArray list => new ListNode([.. list.Select(From)]),
-            JsonValue text when text.GetValueKind() == JsonValueKind.String && MayHoldReference(text.GetValue<string>()) => new TextNode(text.GetValue<string>()),
+            JsonValue text when text.GetValueKind() == JsonValueKind.String && TemplateText.MayHoldReference(text.GetValue<string>()) => new TextNode(TemplateText.Parse(text.GetValue<string>())),
             JsonValue value => new FixedNode(value),
             _ => throw new InvalidOperationException($"unexpected node {typed.GetType().Name}"),
         };
@@ -81,8 +79,8 @@ internal sealed class CompiledTemplate
         public override JsonNode? Render(VariableSubstitution substitution) => value.DeepClone();
     }
 
-    /// <summary>A string scalar with `((...))` in it: substituted on every render.</summary>
-    private sealed class TextNode(string text) : Node
+    /// <summary>A string scalar with `((...))` in it, its references found once: substituted on every render.</summary>
+    private sealed class TextNode(TemplateText text) : Node
     {
         public override JsonNode? Render(VariableSubstitution substitution) => substitution.String(text);
     }

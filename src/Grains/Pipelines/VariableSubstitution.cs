@@ -2,16 +2,51 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using OnDemand.Grains.Yaml;
 
 namespace OnDemand.Grains.Pipelines;
 
 /// <summary>
-/// One render's `((var))` substitution, applied by <see cref="YamlToJson"/> to string scalars only (never to map keys,
-/// whose references are still reported). A substituted value is a fresh node that is never walked again, and no value
-/// may smuggle a new `((reference))` into the config: Concourse resolves those from the credential manager at run time.
+/// A string of a template with its `((var))` references found once (<see cref="CompiledTemplate"/>): the text is fixed,
+/// so the references found in it are the same for every render.
 /// </summary>
-internal sealed partial class VariableSubstitution(IReadOnlyDictionary<string, JsonNode?> variables) : IYamlStrings
+internal sealed partial class TemplateText
+{
+    /// <param name="Name">the reference's name, source included (`vault:x`).</param>
+    /// <param name="HasSource">`((vault:x))`, `((.:x))`: resolved by Concourse, never by the broker.</param>
+    public readonly record struct Reference(int Index, int Length, string Name, bool HasSource);
+
+    private TemplateText(string text, Reference[] references)
+    {
+        Text = text;
+        References = references;
+    }
+
+    public string Text { get; }
+
+    public Reference[] References { get; }
+
+    /// <summary>The text is exactly one reference: it takes the value's type.</summary>
+    public bool IsWholeReference => References is [{ Index: 0 } whole] && whole.Length == Text.Length;
+
+    public static TemplateText Parse(string text) =>
+        new(text, [.. Find(text).Select(match => new Reference(match.Index, match.Length, match.Groups[1].Value, match.Groups[2].Success))]);
+
+    /// <summary>Whether the text might hold a reference at all (cheaper than <see cref="Parse"/>).</summary>
+    public static bool MayHoldReference(string text) => text.Contains("((", StringComparison.Ordinal);
+
+    /// <summary>The references in TEXT, as Concourse finds them (vars/template.go), with Go's ASCII-only `\w` spelled out.</summary>
+    public static MatchCollection Find(string text) => VarReference().Matches(text);
+
+    [GeneratedRegex("""\(\((([-/.0-9A-Za-z_\p{L}]+:)?[-/.:@"0-9A-Za-z_\p{L}]+)\)\)""", RegexOptions.CultureInvariant)]
+    private static partial Regex VarReference();
+}
+
+/// <summary>
+/// One render's `((var))` substitution, applied to the template's string scalars only (map keys stay text; their
+/// references are still reported). A substituted value is a fresh node that is never walked again, and no value may
+/// smuggle a new `((reference))` into the config: Concourse resolves those from the credential manager at run time.
+/// </summary>
+internal sealed class VariableSubstitution(IReadOnlyDictionary<string, JsonNode?> variables)
 {
     private readonly Dictionary<string, JsonNode?> _imported = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _unresolved = new(StringComparer.Ordinal);
@@ -19,16 +54,12 @@ internal sealed partial class VariableSubstitution(IReadOnlyDictionary<string, J
     /// <summary>`((var))` names left for the credential manager, sorted, distinct.</summary>
     public IReadOnlyList<string> UnresolvedVariables => [.. _unresolved];
 
-    /// <summary>Concourse's reference syntax (vars/template.go), with Go's ASCII-only `\w` spelled out.</summary>
-    [GeneratedRegex("""\(\((([-/.0-9A-Za-z_\p{L}]+:)?[-/.:@"0-9A-Za-z_\p{L}]+)\)\)""", RegexOptions.CultureInvariant)]
-    private static partial Regex VarReference();
-
-    /// <summary>Keys stay text: never typed, never substituted. References in them are still reported.</summary>
-    public void Key(string text)
+    /// <summary>Keys are never substituted; their references are left for the credential manager.</summary>
+    public void Key(TemplateText key)
     {
-        foreach (Match match in VarReference().Matches(text))
+        foreach (var reference in key.References)
         {
-            _unresolved.Add(match.Groups[1].Value);
+            _unresolved.Add(reference.Name);
         }
     }
 
@@ -36,42 +67,41 @@ internal sealed partial class VariableSubstitution(IReadOnlyDictionary<string, J
     /// Applies variables to one string scalar. A scalar that is exactly one reference takes the value's type;
     /// references inside longer text are spliced as text. Unknown and source-qualified references stay.
     /// </summary>
-    public JsonNode? String(string text)
+    public JsonNode? String(TemplateText text)
     {
-        var matches = VarReference().Matches(text);
-        if (matches.Count == 0)
+        if (text.IsWholeReference)
         {
-            return JsonValue.Create(text);
+            return TryGetValue(text.References[0], out var value) ? value?.DeepClone() : JsonValue.Create(text.Text);
         }
 
-        if (matches is [{ Index: 0 } whole] && whole.Length == text.Length)
-        {
-            return TryGetValue(whole, out _, out var value) ? value?.DeepClone() : JsonValue.Create(text);
-        }
-
-        var result = new StringBuilder(text.Length);
+        var result = new StringBuilder(text.Text.Length);
         var kept = new HashSet<(int Start, int Length)>();
         var spliced = new List<(int Start, int Length, string Name)>();
         var position = 0;
-        foreach (Match match in matches)
+        foreach (var reference in text.References)
         {
-            result.Append(text, position, match.Index - position);
-            if (TryGetValue(match, out var name, out var value))
+            result.Append(text.Text, position, reference.Index - position);
+            if (TryGetValue(reference, out var value))
             {
-                var piece = SpliceText(name, value);
-                spliced.Add((result.Length, piece.Length, name));
+                var piece = SpliceText(reference.Name, value);
+                spliced.Add((result.Length, piece.Length, reference.Name));
                 result.Append(piece);
             }
             else
             {
-                kept.Add((result.Length, match.Length));
-                result.Append(match.Value);
+                kept.Add((result.Length, reference.Length));
+                result.Append(text.Text, reference.Index, reference.Length);
             }
 
-            position = match.Index + match.Length;
+            position = reference.Index + reference.Length;
         }
 
-        result.Append(text, position, text.Length - position);
+        if (spliced.Count == 0)
+        {
+            return JsonValue.Create(text.Text); // nothing given: the text as the template wrote it
+        }
+
+        result.Append(text.Text, position, text.Text.Length - position);
         var rendered = result.ToString();
         EnsureNoNewReferences(rendered, kept, spliced);
         return JsonValue.Create(rendered);
@@ -84,7 +114,7 @@ internal sealed partial class VariableSubstitution(IReadOnlyDictionary<string, J
     private static void EnsureNoNewReferences(
         string rendered, HashSet<(int Start, int Length)> kept, List<(int Start, int Length, string Name)> spliced)
     {
-        foreach (Match match in VarReference().Matches(rendered))
+        foreach (Match match in TemplateText.Find(rendered))
         {
             if (kept.Contains((match.Index, match.Length)))
             {
@@ -115,21 +145,19 @@ internal sealed partial class VariableSubstitution(IReadOnlyDictionary<string, J
         _ => "null",
     };
 
-    private bool TryGetValue(Match reference, out string name, out JsonNode? value)
+    private bool TryGetValue(TemplateText.Reference reference, out JsonNode? value)
     {
-        name = reference.Groups[1].Value;
         value = null;
-        var hasSource = reference.Groups[2].Success; // `((vault:x))`, `((.:x))`: resolved by Concourse, not by us
-        if (hasSource || !variables.TryGetValue(name, out var given))
+        if (reference.HasSource || !variables.TryGetValue(reference.Name, out var given))
         {
-            _unresolved.Add(name);
+            _unresolved.Add(reference.Name);
             return false;
         }
 
-        if (!_imported.TryGetValue(name, out value))
+        if (!_imported.TryGetValue(reference.Name, out value))
         {
-            value = ValueImporter.Import(name, given);
-            _imported[name] = value;
+            value = ValueImporter.Import(reference.Name, given);
+            _imported[reference.Name] = value;
         }
 
         return true;

@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 namespace OnDemand.Grains.Yaml;
 
 /// <summary>
-/// How <see cref="YamlToJson"/> turns string scalars into JSON. The default keeps the text; the pipeline renderer
-/// substitutes `((variables))` here, so a substituted value is a fresh node that is never typed or walked again.
+/// How <see cref="YamlToJson"/> turns string scalars into JSON, and what it tells about map keys. The default keeps
+/// the text; the pipeline renderer's compiler (Pipelines/CompiledTemplate.cs) also notes the keys that hold
+/// `((references))`.
 /// </summary>
 public interface IYamlStrings
 {
