@@ -97,9 +97,9 @@ public sealed partial class ClusterGrain
             // Changed between our read and our write (or our own earlier PUT landed unseen): read again next time.
             throw new ConcourseUnavailableException($"pipeline config changed while being set: {e.Message}", e);
         }
-        var written = await concourse.GetPipelineConfigAsync(pipeline.Name, cancellationToken);
+        var written = await concourse.GetPipelineConfigVersionAsync(pipeline.Name, cancellationToken);
         EnsureCurrent(operation);
-        pipeline.ConfigVersion = written?.Version;
+        pipeline.ConfigVersion = written;
         operation.ConfigPutSent = false;
         operation.Step = OperationStep.Unpause;
         operation.Description = $"{Verb(operation)}: pipeline {pipeline.Name} set, starting it";

@@ -104,6 +104,20 @@ public sealed partial class ConcourseClient : IConcourseClient, IDisposable
         return new PipelineConfigSnapshot(version, config.ToJsonString(Json));
     }
 
+    public async Task<long?> GetPipelineConfigVersionAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        var call = $"GET config version of pipeline '{pipeline}'";
+        var response = await _http.SendAsync(call, HttpMethod.Get, () => PipelineRequest(pipeline, "config"), null, cancellationToken, AnswerBody.UnlessSuccessful);
+        if (response.Status == (int)HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        EnsureSuccess(call, response);
+        return long.TryParse(response.Header(ConfigVersionHeader), out var version)
+            ? version
+            : throw new ConcourseUnavailableException($"Concourse {call}: answer without a valid {ConfigVersionHeader} header");
+    }
+
     public async Task<SetPipelineOutcome> SetPipelineConfigAsync(string pipeline, string configJson, long? configVersion, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configJson);

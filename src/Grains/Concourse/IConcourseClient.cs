@@ -12,6 +12,12 @@ public interface IConcourseClient
     Task<PipelineConfigSnapshot?> GetPipelineConfigAsync(string pipeline, CancellationToken cancellationToken);
 
     /// <summary>
+    /// GET {p}/config for its X-Concourse-Config-Version header only (the config itself is not read). Null when the
+    /// pipeline does not exist (404).
+    /// </summary>
+    Task<long?> GetPipelineConfigVersionAsync(string pipeline, CancellationToken cancellationToken);
+
+    /// <summary>
     /// PUT {p}/config with a JSON body. <paramref name="configVersion"/> is sent as X-Concourse-Config-Version when
     /// not null (required to update an existing pipeline). A stale or missing version on an existing pipeline
     /// throws <see cref="ConcourseConfigConflictException"/>.

@@ -98,14 +98,15 @@ public sealed partial class OutboundHttpClient : IDisposable
     /// sent twice.
     /// </summary>
     public async Task<HttpAnswer> SendAsync(
-        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
+        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken,
+        AnswerBody body = AnswerBody.Always)
     {
         if (_token is null)
         {
-            return await SendOnceAsync(call, method, request(), content?.Invoke(), cancellationToken);
+            return await SendOnceAsync(call, method, request(), content?.Invoke(), cancellationToken, body);
         }
         var token = await _token.GetAsync(cancellationToken);
-        var answer = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
+        var answer = await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken, body);
         if (answer.Status != (int)HttpStatusCode.Unauthorized)
         {
             return answer;
@@ -113,7 +114,7 @@ public sealed partial class OutboundHttpClient : IDisposable
 
         Log.TokenRejected(_logger, Service, call);
         token = await _token.RenewAsync(token, cancellationToken);
-        return await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken);
+        return await SendOnceAsync(call, method, request().WithOAuthBearerToken(token), content?.Invoke(), cancellationToken, body);
     }
 
     /// <summary>
@@ -122,13 +123,18 @@ public sealed partial class OutboundHttpClient : IDisposable
     /// caller's own cancellation stays an <see cref="OperationCanceledException"/>.
     /// </summary>
     public async Task<HttpAnswer> SendOnceAsync(
-        string call, HttpMethod method, IFlurlRequest request, HttpContent? content, CancellationToken cancellationToken)
+        string call, HttpMethod method, IFlurlRequest request, HttpContent? content, CancellationToken cancellationToken,
+        AnswerBody answerBody = AnswerBody.Always)
     {
         var started = Clock.GetTimestamp();
         try
         {
-            using var response = await request.SendAsync(method, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            var body = await response.GetStringAsync();
+            var headersOnly = answerBody == AnswerBody.UnlessSuccessful;
+            using var response = await request.SendAsync(
+                method, content, headersOnly ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, cancellationToken);
+            // A success whose body the caller does not need is not read: disposing the response drains it, and the
+            // connection goes back to the pool.
+            var body = headersOnly && response.StatusCode is >= 200 and < 300 ? "" : await response.GetStringAsync();
             // The path only: a query or a body may hold what must not be logged.
             Log.CallCompleted(_logger, Service, call, method.Method, request.Url.Path, response.StatusCode, Clock.GetElapsedTime(started).TotalMilliseconds);
             return new HttpAnswer(response.StatusCode, body, response.Headers.ToList());
@@ -173,4 +179,14 @@ public sealed partial class OutboundHttpClient : IDisposable
         [LoggerMessage(Level = LogLevel.Debug, Message = "{Service} {Call}: {Method} {Path} -> {StatusCode} in {ElapsedMs:0} ms")]
         public static partial void CallCompleted(ILogger logger, string service, string call, string method, string path, int statusCode, double elapsedMs);
     }
+}
+
+/// <summary>Which answers' bodies a call reads.</summary>
+public enum AnswerBody
+{
+    /// <summary>Every answer's body is read.</summary>
+    Always,
+
+    /// <summary>Only a failure's body is read (for its explanation); a 2xx answer's body is left unread and empty.</summary>
+    UnlessSuccessful,
 }

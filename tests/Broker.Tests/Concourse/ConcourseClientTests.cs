@@ -101,6 +101,30 @@ public sealed class ConcourseClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_config_version_is_read_from_the_header_alone_and_failures_still_explain_themselves()
+    {
+        Assert.Null(await _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+        await _client.SetPipelineConfigAsync(Pipeline, ValidConfig, null, Ct);
+        var version = _concourse.State.GetPipeline(Pipeline)!.ConfigVersion;
+
+        // The config itself is left unread: one connection after another must still come back usable.
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(version, await _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+        }
+        await _client.SetPipelineConfigAsync(Pipeline, ValidConfig.Replace("deploy", "deploy-2", StringComparison.Ordinal), version, Ct);
+        Assert.Equal(_concourse.State.GetPipeline(Pipeline)!.ConfigVersion, await _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+        Assert.NotEqual(version, await _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+
+        // A failure's body is read: its status and words reach the error.
+        _concourse.Faults.FailNext(1, 403, pathContains: "/config", method: "GET");
+        var refused = await Assert.ThrowsAsync<ConcourseRejectedException>(() => _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+        Assert.Equal(403, refused.StatusCode);
+        _concourse.Faults.FailNext(1, 503, pathContains: "/config", method: "GET");
+        await Assert.ThrowsAsync<ConcourseUnavailableException>(() => _client.GetPipelineConfigVersionAsync(Pipeline, Ct));
+    }
+
+    [Fact]
     public async Task Trigger_OnPausedPipeline_StaysPending()
     {
         await _client.SetPipelineConfigAsync(Pipeline, ValidConfig, null, Ct);
