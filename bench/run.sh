@@ -342,14 +342,20 @@ for round in $(seq 1 "$PROV_ROUNDS"); do
   log "provisioning round $round/$PROV_ROUNDS: $COUNT clusters, $CONCURRENCY PUTs in flight, then every PUT again (replay baseline)"
   commits0=$(pg_commits) requests0=$(emulator_requests)
   before=$(cpu_snapshot); t0=$(now)
-  ( loadgen "$(budget 180)" clusters --count "$COUNT" --concurrency "$CONCURRENCY" --prefix "$prefix" --replay-passes "$REPLAY_PASSES" \
+  ( loadgen "$(budget 180)" clusters --count "$COUNT" --concurrency "$CONCURRENCY" --prefix "$prefix" \
       --out "$RUN/prov-$round.kv" >"$RUN/prov-$round.txt" 2>&1; echo $? >"$RUN/prov-$round.rc"; times >"$RUN/prov-$round.times" )
   wall=$(elapsed "$t0"); after=$(cpu_snapshot)
+  commits1=$(pg_commits) requests1=$(emulator_requests)
   cat "$RUN/prov-$round.txt" >&2
   [[ -f $RUN/prov-$round.kv ]] || die "the load generator wrote no results (see $RUN/prov-$round.txt)"
-  echo "$(cpu_cores "$before" "$after" "$wall" "$(times_seconds "$RUN/prov-$round.times")")" >>"$RUN/prov-cpu.tsv"
-  # Round trips per create (the replay adds none: it writes nothing and calls no Concourse; its reads are few).
-  commits1=$(pg_commits) requests1=$(emulator_requests)
+  # The creates alone (PUTs and polling until the last succeeded): CPU in cores, then the round's wall time.
+  echo "$(cpu_cores "$before" "$after" "$wall" "$(times_seconds "$RUN/prov-$round.times")") $wall" >>"$RUN/prov-cpu.tsv"
+  # The replay baseline: the same PUTs again, measured apart.
+  loadgen "$(budget 60)" clusters --count "$COUNT" --concurrency "$CONCURRENCY" --prefix "$prefix" --replay-passes "$REPLAY_PASSES" --replay-only \
+    --out "$RUN/replay-$round.kv" >"$RUN/replay-$round.txt" 2>&1 || { cat "$RUN/replay-$round.txt" >&2; die "the replay of round $round failed"; }
+  cat "$RUN/replay-$round.txt" >&2
+  cat "$RUN/replay-$round.kv" >>"$RUN/prov-$round.kv"
+  # Round trips per create.
   echo "$(( commits1 - commits0 )) $(( ${requests1:-0} - ${requests0:-0} )) ${requests1:-0}" >>"$RUN/prov-roundtrips.tsv"
   LAST_PREFIX=$prefix
 done
@@ -496,8 +502,17 @@ total=$(( $(date +%s) - STARTED_AT ))
   cpu_row "catalog (bare Kestrel)" "$RUN/catalog-bare.tsv" 6
   cpu_row "health/live" "$RUN/health-live.tsv" 6
   cpu_row "last_operation" "$RUN/last-operation.tsv" 6
-  cpu_row "provisioning (incl. replay)" "$RUN/prov-cpu.tsv" 1
+  cpu_row "provisioning (creates only)" "$RUN/prov-cpu.tsv" 1
   [[ $DB_RAN == 1 ]] && cpu_row "databases" "$RUN/db-cpu.tsv" 1
+  echo
+  echo "CPU time per cluster create, in ms (cores x round wall time / $COUNT creates; median over rounds): what one core of each part"
+  echo "would sustain alone, whatever shares the machine here."
+  echo
+  echo "| gateway | silo | postgres | emulator (Concourse + CredHub) | load generator | all of these |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  per_create() { awk -v c="$1" -v n="$COUNT" '{ print $c * $8 / n * 1000 }' "$RUN/prov-cpu.tsv" | median; }
+  printf '| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n' "$(per_create 1)" "$(per_create 2)" "$(per_create 3)" "$(per_create 4)" "$(per_create 7)" \
+    "$(awk -v n="$COUNT" '{ print ($1 + $2 + $3 + $4 + $7) * $8 / n * 1000 }' "$RUN/prov-cpu.tsv" | median)"
   echo
   echo "Rounds (req/s per round; provisioning creates/s per round), to judge the noise:"
   echo

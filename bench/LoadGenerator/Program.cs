@@ -3,7 +3,8 @@
 //   clusters   create --count cluster instances through OSB PUT (at most --concurrency PUTs in flight), poll every
 //              instance's last_operation until it is succeeded or failed, report wall time, creates/s and PUT latency;
 //              --replay then PUTs every created instance again (idempotent 200, no storage write) as a baseline,
-//              --replay-passes N times over.
+//              --replay-passes N times over; --replay-only replays the instances an earlier run of the same --prefix and
+//              --count created, and creates nothing (so that a script can measure the creates' CPU apart).
 //   soak       multi-tenant load for --seconds (Soak.cs): --tenants T --workers W --readers R --databases D
 //              [--delete-all] [--events FILE] [--emulator URL]; a table of ops/s, p50/p99 per endpoint, failures
 //              around each event of FILE, and the final check against the emulator (nothing lost, no duplicate build).
@@ -51,7 +52,7 @@ namespace OnDemand.LoadGenerator
         public const string Usage =
             "usage: loadgen clusters|databases [--url U] [--username U] [--password P] [--count N] [--concurrency C]\n" +
             "         [--poll-concurrency C] [--poll-interval-ms MS] [--timeout-seconds S] [--prefix ID] [--org O] [--space S]\n" +
-            "         [--service-id ID] [--plan-id ID] [--replay] [--replay-passes N] [--out FILE] [--quiet]\n" +
+            "         [--service-id ID] [--plan-id ID] [--replay] [--replay-passes N] [--replay-only] [--out FILE] [--quiet]\n" +
             "       databases only: [--clusters N] [--per-cluster N] [--database-plan-id ID] [--existing-clusters PREFIX]\n" +
             "       soak only: [--seconds S] [--tenants T] [--workers W] [--readers R] [--databases D] [--delete-all] [--events FILE] [--stop-file FILE] [--emulator URL] [--inner-broker URL]";
 
@@ -75,6 +76,8 @@ namespace OnDemand.LoadGenerator
         public string? ExistingClusters { get; private set; }
         public bool Replay { get; private set; }
         public int ReplayPasses { get; private set; } = 1;
+        /// <summary>Only the replay, of instances an earlier run with the same prefix and count created.</summary>
+        public bool ReplayOnly { get; private set; }
         public string? Out { get; private set; }
         public bool Quiet { get; private set; }
         public int Seconds { get; private set; } = 30;
@@ -117,6 +120,7 @@ namespace OnDemand.LoadGenerator
                     case "--existing-clusters": o.ExistingClusters = Value(); break;
                     case "--replay": o.Replay = true; break;
                     case "--replay-passes": o.Replay = true; o.ReplayPasses = Int(); break;
+                    case "--replay-only": o.Replay = true; o.ReplayOnly = true; break;
                     case "--out": o.Out = Value(); break;
                     case "--quiet": o.Quiet = true; break;
                     case "--seconds": o.Seconds = Int(); break;

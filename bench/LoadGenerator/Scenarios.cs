@@ -13,6 +13,13 @@ internal static class Scenarios
         var targets = Enumerable.Range(0, o.Count).Select(i => ClusterTarget(o, o.Prefix, i)).ToList();
         using var client = new OsbClient(o, o.Concurrency + o.PollConcurrency);
         var report = new Report(o);
+        if (o.ReplayOnly)
+        {
+            var replay = await ReplayAsync(client, targets, o);
+            report.Add("replay", replay);
+            report.Write();
+            return replay.Succeeded == targets.Count * o.ReplayPasses ? 0 : 1;
+        }
         var result = await ProvisionAllAsync(client, targets, o, "clusters");
         report.Add("clusters", result);
         if (o.Replay)
