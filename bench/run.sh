@@ -6,13 +6,13 @@
 # and stops everything it started - on success, failure, Ctrl-C or its own time limit. See bench/README.md.
 #
 # Knobs (environment): ROUNDS=5 DURATION=8 (seconds per wrk round) WARMUP=3 CONNECTIONS=64 THREADS=2
-#   COUNT=1000 (clusters per provisioning round) PROV_ROUNDS=3 PROV_WARMUP=300 (clusters, not measured) CONCURRENCY=64
+#   COUNT=1000 (clusters per provisioning round) PROV_ROUNDS=3 PROV_WARMUP=2000 (clusters, not measured) CONCURRENCY=64
 #   POLL_INTERVAL=00:00:00.2 (the silo's Lifecycle__PollInterval)
 #   REPLAY_PASSES=5 DB_ENGINE=mysql|postgresql DB_CLUSTERS (1000; postgresql 20) DB_PER_CLUSTER (10; postgresql 5)
 #   DB_PROBE_SECONDS=20 CREDHUB=1 (0: no CredHub, to see its cost) MAX_SECONDS=900 (hard limit; everything is stopped then) SKIP_BUILD=0
 #   SCALE_OUT=1: afterwards the multi-node scenarios of bench/scale-out.sh (failover, rolling restart, chaos, load
 #   balancer overhead, memory per activation; its own knobs, see there)
-#   PG_STATEMENTS=1: load pg_stat_statements and write the provisioning rounds' statements by PostgreSQL time (plan +
+#   PG_STATEMENTS=1: load pg_stat_statements (docs/performance.md) and write the provisioning rounds' statements by PostgreSQL time (plan +
 #   execute, calls, rows) to bench/results/latest-statements.txt
 #   SOURCE=<commit> (e.g. HEAD): benchmark that commit instead of the working tree - it is exported read-only with
 #   `git archive` to bench/.work/src (the current bench/ tools are laid over it), so edits in progress do not matter.
@@ -28,7 +28,7 @@ RESULTS=$ROOT/bench/results
 GATEWAY_PORT=18080 SILO_HTTP_PORT=18081 BARE_PORT=18082 EMULATOR_PORT=18090
 SILO_PORT=21111 SILO_GATEWAY_PORT=31000 PG_PORT=55432
 ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-8} WARMUP=${WARMUP:-3} CONNECTIONS=${CONNECTIONS:-64} THREADS=${THREADS:-2}
-COUNT=${COUNT:-1000} PROV_ROUNDS=${PROV_ROUNDS:-3} PROV_WARMUP=${PROV_WARMUP:-300} CONCURRENCY=${CONCURRENCY:-64} POLL_INTERVAL=${POLL_INTERVAL:-00:00:00.2}
+COUNT=${COUNT:-1000} PROV_ROUNDS=${PROV_ROUNDS:-3} PROV_WARMUP=${PROV_WARMUP:-2000} CONCURRENCY=${CONCURRENCY:-64} POLL_INTERVAL=${POLL_INTERVAL:-00:00:00.2}
 DB_ENGINE=${DB_ENGINE:-mysql} DB_PROBE_SECONDS=${DB_PROBE_SECONDS:-20}
 REPLAY_PASSES=${REPLAY_PASSES:-5} MAX_SECONDS=${MAX_SECONDS:-900} SKIP_BUILD=${SKIP_BUILD:-0} SOURCE=${SOURCE:-}
 
@@ -332,7 +332,7 @@ curl -fsS -o /dev/null -X PUT --max-time 5 "http://127.0.0.1:$EMULATOR_PORT/_emu
 pg_commits() { psql -h "$WORK/pg" -p "$PG_PORT" -U postgres -d ondemand -XAtqc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'ondemand'" 2>/dev/null || echo 0; }
 emulator_requests() { curl -fsS --max-time 5 "http://127.0.0.1:$EMULATOR_PORT/_emulator/stats" | tr -d ' \n' | sed -n 's/.*"logged_requests":\([0-9]*\).*/\1/p'; }
 log "provisioning warm-up: $PROV_WARMUP clusters (not measured: JIT, connection pools, thread pool)"
-loadgen "$(budget 120)" clusters --count "$PROV_WARMUP" --concurrency "$CONCURRENCY" --prefix bench-pw --out "$RUN/prov-warmup.kv" >"$RUN/prov-warmup.txt" 2>&1 \
+loadgen "$(budget 180)" clusters --count "$PROV_WARMUP" --concurrency "$CONCURRENCY" --prefix bench-pw --out "$RUN/prov-warmup.kv" >"$RUN/prov-warmup.txt" 2>&1 \
   || { cat "$RUN/prov-warmup.txt" >&2; server_errors; die "provisioning warm-up failed"; }
 LAST_PREFIX=""
 pg_sql() { psql -h "$WORK/pg" -p "$PG_PORT" -U postgres -d ondemand -XAq "$@"; }
