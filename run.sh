@@ -177,7 +177,10 @@ if [[ -z "${Concourse__Url:-}" ]]; then
   emulator=(dotnet "$(bin tests/ConcourseEmulator OnDemand.ConcourseEmulator.dll)" --port "$EMULATOR_PORT" --build-seconds "$EMULATOR_BUILD_SECONDS"
     --username admin --team main --state-file "$DATA_DIR/concourse-emulator.json")
   export CONCOURSE_EMULATOR_PASSWORD=admin
-  export CONCOURSE_EMULATOR_CLUSTER_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=postgres"
+  # A deploy build creates the cluster's admin role in the local PostgreSQL (postgresql plans' databases need it);
+  # EMULATOR_CLUSTER_ROLES=0 skips that (bench/scale-out.sh's databases scenario, whose databases are not there).
+  [[ ${EMULATOR_CLUSTER_ROLES:-1} == 0 ]] \
+    || export CONCOURSE_EMULATOR_CLUSTER_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$PGPASSWORD;Database=postgres"
   if (( MULTI )); then
     : >"$LOG_DIR/concourse-emulator.log"
     supervise concourse-emulator "${emulator[@]}"
