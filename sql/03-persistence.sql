@@ -51,6 +51,8 @@ $$;
 -- with IS NOT DISTINCT FROM), so this index offers them nothing to seek by. Its first version, led by ServiceId, did:
 -- where the planner's statistics lagged a growing fleet it read every cluster of the service through it, on every
 -- grain read and write (tests/Broker.Tests/Integration/OrleansSqlContractTests.cs). That version is dropped here.
+-- Both happen once, on the first start of a version that has them: building the index holds up grain writes while it
+-- builds (seconds for a hundred thousand rows), and the drop takes a brief exclusive lock.
 DO $$
 BEGIN
     IF to_regclass('IX_OrleansStorage_ClusterKeys') IS NULL THEN
