@@ -1,9 +1,9 @@
-using OnDemand.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Globalization;
 using OnDemand.BrokerGateway.Osb;
 using OnDemand.Grains.Interfaces.Fleet;
 using OnDemand.Grains.Fleet;
+using OnDemand.Grains.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace OnDemand.BrokerGateway.Operator;

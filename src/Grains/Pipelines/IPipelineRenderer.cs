@@ -20,7 +20,7 @@ public interface IPipelineRenderer
 public sealed record RenderedPipeline(string ConfigJson, IReadOnlyList<string> UnresolvedVariables, JsonNode Config)
 {
     /// <summary>Lowercase hex SHA-256 of ConfigJson, to tell whether a config changed.</summary>
-    public string ConfigHash => field ??= Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ConfigJson)));
+    public string ConfigHash => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ConfigJson)));
 }
 
 public sealed class PipelineRenderException(string message) : Exception(message);
