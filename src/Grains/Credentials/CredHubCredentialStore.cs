@@ -77,7 +77,9 @@ public sealed class CredHubCredentialStore : ICredentialStore, IDisposable
         ArgumentNullException.ThrowIfNull(value);
         var call = $"set '{name}'";
         var body = new JsonObject { ["name"] = name, ["type"] = "value", ["value"] = value }.ToJsonString();
-        var response = await SendAsync(call, HttpMethod.Put, () => DataRequest(), () => HttpJson.Content(body), cancellationToken);
+        // CredHub answers a set with the credential, value included: a success's body is not read, so the secret
+        // does not come back into this process's memory a second time.
+        var response = await SendAsync(call, HttpMethod.Put, () => DataRequest(), () => HttpJson.Content(body), cancellationToken, AnswerBody.UnlessSuccessful);
         EnsureSuccess(call, response);
     }
 
@@ -151,13 +153,14 @@ public sealed class CredHubCredentialStore : ICredentialStore, IDisposable
 
     /// <summary>One authenticated call; the shared client logs in again once on a 401.</summary>
     private async Task<HttpAnswer> SendAsync(
-        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken)
+        string call, HttpMethod method, Func<IFlurlRequest> request, Func<HttpContent>? content, CancellationToken cancellationToken,
+        AnswerBody body = AnswerBody.Always)
     {
         if (_http is null)
         {
             throw new CredentialStoreException($"Cannot {call}: no credential manager is configured (CredHub:Url is empty).", transient: false);
         }
-        var response = await _http.SendAsync(call, method, request, content, cancellationToken);
+        var response = await _http.SendAsync(call, method, request, content, cancellationToken, body);
         if (response.Status == (int)HttpStatusCode.Unauthorized)
         {
             throw new CredentialStoreException(
