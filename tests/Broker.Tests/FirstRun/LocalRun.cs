@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
 namespace OnDemand.Tests.FirstRun;
@@ -165,19 +164,7 @@ public sealed partial class LocalRun : IAsyncDisposable
         return found;
     }
 
-    public IReadOnlyList<int> PortsInUse() => Ports.Where(port =>
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return false;
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-    }).ToList();
+    public IReadOnlyList<int> PortsInUse() => Ports.Where(port => !FreePort.Bindable(port)).ToList();
 
     public async ValueTask DisposeAsync()
     {

@@ -34,7 +34,8 @@ public static class FreePort
         throw new InvalidOperationException($"no free loopback port between {First} and {Last}");
     }
 
-    private static bool Bindable(int port)
+    /// <summary>Whether a listener could take PORT on loopback right now (nobody listens on it).</summary>
+    public static bool Bindable(int port)
     {
         try
         {
